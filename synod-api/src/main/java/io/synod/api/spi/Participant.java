@@ -1,0 +1,42 @@
+package io.synod.api.spi;
+
+import io.synod.api.SqlOperation;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A store taking part in atomic commit through its own prepared transactions.
+ *
+ * <p>Global transaction ids ("gids") are made by the coordinator: ASCII letters, digits, '_' and
+ * '-', at most 64 characters, so that they are valid for PostgreSQL {@code PREPARE TRANSACTION},
+ * MySQL/MariaDB XA gtrids and H2 transaction names alike.
+ *
+ * <p>Contract:
+ *
+ * <ul>
+ *   <li>{@link #prepare} runs the operations in a new local transaction and prepares it under the
+ *       gid. It returns {@link Vote.Commit} only once the prepared transaction is durable in the
+ *       store. It returns {@link Vote.Abort} with a reason for every failure, and then nothing of
+ *       the transaction remains in the store. It never throws for a store-side failure.
+ *   <li>{@link #commit} and {@link #rollback} are idempotent: a gid the store no longer knows has
+ *       already been resolved. They throw only when the store could not be asked (the coordinator
+ *       retries).
+ *   <li>{@link #inDoubt} lists the prepared transactions whose gid starts with the prefix.
+ * </ul>
+ */
+public interface Participant extends AutoCloseable {
+
+  /** The store's configured name. */
+  String name();
+
+  Vote prepare(String gid, List<SqlOperation> operations, Duration timeout);
+
+  void commit(String gid) throws ParticipantException;
+
+  void rollback(String gid) throws ParticipantException;
+
+  List<String> inDoubt(String gidPrefix) throws ParticipantException;
+
+  @Override
+  void close();
+}
