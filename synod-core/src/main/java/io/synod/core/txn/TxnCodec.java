@@ -1,0 +1,158 @@
+package io.synod.core.txn;
+
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Binary form of the atomic-commit log entries, outcomes and snapshot records. Big-endian, via
+ * {@link DataOutput}; strings are modified UTF-8 with a 2-byte length, a nullable string has a
+ * leading presence byte.
+ *
+ * <pre>
+ * command  := tag:u8 body
+ *   Begin    (tag 1) := txnKey:str coordinationId:str stores:strs operationCount:i32 atMs:i64 deadlineAtMs:i64
+ *   Decide   (tag 2) := txnKey:str commit:bool reason:nstr atMs:i64
+ *   Complete (tag 3) := txnKey:str atMs:i64
+ * record   := txnKey:str coordinationId:nstr stores:strs operationCount:i32 phase:u8 reason:nstr
+ *             startedAtMs:i64 deadlineAtMs:i64 decidedAtMs:i64 completedAtMs:i64
+ * outcome  := tag:u8 (1 Begun | 2 Duplicate | 3 Decided | 4 Completed | 5 Refused) hasRecord:bool
+ *             record? [why:str if Refused]
+ * strs     := count:u16 str*
+ * </pre>
+ */
+public final class TxnCodec {
+  private static final int BEGIN = 1;
+  private static final int DECIDE = 2;
+  private static final int COMPLETE = 3;
+
+  private TxnCodec() {}
+
+  public static void writeCommand(DataOutput out, TxnCommand command) throws IOException {
+    switch (command) {
+      case TxnCommand.Begin b -> {
+        out.writeByte(BEGIN);
+        out.writeUTF(b.txnKey());
+        out.writeUTF(b.coordinationId());
+        writeStrings(out, b.stores());
+        out.writeInt(b.operationCount());
+        out.writeLong(b.atMs());
+        out.writeLong(b.deadlineAtMs());
+      }
+      case TxnCommand.Decide d -> {
+        out.writeByte(DECIDE);
+        out.writeUTF(d.txnKey());
+        out.writeBoolean(d.commit());
+        writeNullable(out, d.reason());
+        out.writeLong(d.atMs());
+      }
+      case TxnCommand.Complete c -> {
+        out.writeByte(COMPLETE);
+        out.writeUTF(c.txnKey());
+        out.writeLong(c.atMs());
+      }
+    }
+  }
+
+  public static TxnCommand readCommand(DataInput in) throws IOException {
+    int tag = in.readUnsignedByte();
+    return switch (tag) {
+      case BEGIN ->
+          new TxnCommand.Begin(
+              in.readUTF(), in.readUTF(), readStrings(in), in.readInt(), in.readLong(),
+              in.readLong());
+      case DECIDE ->
+          new TxnCommand.Decide(in.readUTF(), in.readBoolean(), readNullable(in), in.readLong());
+      case COMPLETE -> new TxnCommand.Complete(in.readUTF(), in.readLong());
+      default -> throw new IOException("unknown transaction command tag " + tag);
+    };
+  }
+
+  public static void writeRecord(DataOutput out, TxnRecord r) throws IOException {
+    out.writeUTF(r.txnKey());
+    writeNullable(out, r.coordinationId());
+    writeStrings(out, r.stores());
+    out.writeInt(r.operationCount());
+    out.writeByte(r.phase().ordinal());
+    writeNullable(out, r.reason());
+    out.writeLong(r.startedAtMs());
+    out.writeLong(r.deadlineAtMs());
+    out.writeLong(r.decidedAtMs());
+    out.writeLong(r.completedAtMs());
+  }
+
+  public static TxnRecord readRecord(DataInput in) throws IOException {
+    String key = in.readUTF();
+    String coordinationId = readNullable(in);
+    List<String> stores = readStrings(in);
+    int operationCount = in.readInt();
+    int phase = in.readUnsignedByte();
+    if (phase >= TxnPhase.values().length) {
+      throw new IOException("unknown transaction phase " + phase);
+    }
+    return new TxnRecord(
+        key, coordinationId, stores, operationCount, TxnPhase.values()[phase], readNullable(in),
+        in.readLong(), in.readLong(), in.readLong(), in.readLong());
+  }
+
+  public static void writeOutcome(DataOutput out, TxnOutcome outcome) throws IOException {
+    int tag =
+        switch (outcome) {
+          case TxnOutcome.Begun b -> 1;
+          case TxnOutcome.Duplicate d -> 2;
+          case TxnOutcome.Decided d -> 3;
+          case TxnOutcome.Completed c -> 4;
+          case TxnOutcome.Refused r -> 5;
+        };
+    out.writeByte(tag);
+    out.writeBoolean(outcome.record() != null);
+    if (outcome.record() != null) {
+      writeRecord(out, outcome.record());
+    }
+    if (outcome instanceof TxnOutcome.Refused refused) {
+      out.writeUTF(refused.why());
+    }
+  }
+
+  public static TxnOutcome readOutcome(DataInput in) throws IOException {
+    int tag = in.readUnsignedByte();
+    TxnRecord record = in.readBoolean() ? readRecord(in) : null;
+    return switch (tag) {
+      case 1 -> new TxnOutcome.Begun(record);
+      case 2 -> new TxnOutcome.Duplicate(record);
+      case 3 -> new TxnOutcome.Decided(record);
+      case 4 -> new TxnOutcome.Completed(record);
+      case 5 -> new TxnOutcome.Refused(record, in.readUTF());
+      default -> throw new IOException("unknown transaction outcome tag " + tag);
+    };
+  }
+
+  private static void writeStrings(DataOutput out, List<String> values) throws IOException {
+    out.writeShort(values.size());
+    for (String value : values) {
+      out.writeUTF(value);
+    }
+  }
+
+  private static List<String> readStrings(DataInput in) throws IOException {
+    int count = in.readUnsignedShort();
+    List<String> values = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      values.add(in.readUTF());
+    }
+    return values;
+  }
+
+  private static void writeNullable(DataOutput out, String value) throws IOException {
+    out.writeBoolean(value != null);
+    if (value != null) {
+      out.writeUTF(value);
+    }
+  }
+
+  private static String readNullable(DataInput in) throws IOException {
+    return in.readBoolean() ? in.readUTF() : null;
+  }
+}

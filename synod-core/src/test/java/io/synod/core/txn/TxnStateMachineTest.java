@@ -1,0 +1,175 @@
+package io.synod.core.txn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import org.junit.jupiter.api.Test;
+
+class TxnStateMachineTest {
+  private static final long RETENTION_MS = 1_000;
+
+  @Test
+  void commitPathMovesThroughTheLoggedPhases() {
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    var begun = sm.apply(new TxnCommand.Begin("k1", "c1", List.of("pg", "h2"), 2, 10, 40));
+    assertThat(begun).isInstanceOf(TxnOutcome.Begun.class);
+    assertThat(sm.apply(new TxnCommand.Decide("k1", true, null, 11)).record().phase())
+        .isEqualTo(TxnPhase.COMMITTING);
+    assertThat(sm.apply(new TxnCommand.Complete("k1", 12)).record().phase())
+        .isEqualTo(TxnPhase.COMMITTED);
+    assertThat(sm.byCoordinationId("c1")).get().extracting(TxnRecord::decidedAtMs).isEqualTo(11L);
+  }
+
+  @Test
+  void aRepeatedCoordinationIdReturnsTheFirstTransaction() {
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    sm.apply(new TxnCommand.Begin("k1", "c1", List.of("pg"), 1, 10, 40));
+    var second = sm.apply(new TxnCommand.Begin("k2", "c1", List.of("pg"), 1, 11, 40));
+    assertThat(second).isInstanceOf(TxnOutcome.Duplicate.class);
+    assertThat(second.record().txnKey()).isEqualTo("k1");
+    assertThat(sm.byKey("k2")).isEmpty();
+  }
+
+  @Test
+  void theFirstDecisionWinsAndACommitIsNeverReversed() {
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    sm.apply(new TxnCommand.Begin("k1", "c1", List.of("pg"), 1, 10, 40));
+    sm.apply(new TxnCommand.Decide("k1", true, null, 11));
+    var abort = sm.apply(new TxnCommand.Decide("k1", false, "user abort", 12));
+    assertThat(abort.record().phase()).isEqualTo(TxnPhase.COMMITTING);
+  }
+
+  @Test
+  void recoveryTombstoneRefusesALateBeginAndCommit() {
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    var tombstone = sm.apply(new TxnCommand.Decide("k9", false, "presumed abort", 5));
+    assertThat(tombstone.record().phase()).isEqualTo(TxnPhase.ABORTING);
+    assertThat(tombstone.record().isTombstone()).isTrue();
+    assertThat(sm.apply(new TxnCommand.Begin("k9", "c9", List.of("pg"), 1, 6, 40)))
+        .isInstanceOf(TxnOutcome.Refused.class);
+    assertThat(sm.apply(new TxnCommand.Decide("k9", true, null, 7)).record().phase())
+        .isEqualTo(TxnPhase.ABORTING);
+  }
+
+  @Test
+  void commitOfAnUnknownTransactionIsRefused() {
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    assertThat(sm.apply(new TxnCommand.Decide("k1", true, null, 5)))
+        .isInstanceOf(TxnOutcome.Refused.class);
+    assertThat(sm.byKey("k1")).isEmpty();
+  }
+
+  @Test
+  void finishedTransactionsAreForgottenAfterRetentionButUnfinishedOnesNever() {
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    sm.apply(new TxnCommand.Begin("done", "c1", List.of("pg"), 1, 0, 40));
+    sm.apply(new TxnCommand.Decide("done", false, "x", 1));
+    sm.apply(new TxnCommand.Complete("done", 2));
+    sm.apply(new TxnCommand.Begin("open", "c2", List.of("pg"), 1, 3, 40));
+    sm.apply(new TxnCommand.Begin("late", "c3", List.of("pg"), 1, 2 + RETENTION_MS + 1, 40));
+    assertThat(sm.byCoordinationId("c1")).isEmpty();
+    assertThat(sm.byCoordinationId("c2")).isPresent();
+  }
+
+  @Property(tries = 300)
+  void decisionsAreFinalAndSnapshotsReplayExactly(@ForAll("histories") List<TxnCommand> history)
+      throws IOException {
+    TxnStateMachine sm = new TxnStateMachine(50);
+    Map<String, Boolean> firstDecision = new HashMap<>();
+    for (TxnCommand command : history) {
+      TxnOutcome outcome = sm.apply(command);
+      TxnRecord record = outcome.record();
+      if (record != null && record.phase().isDecided()) {
+        Boolean commit = record.phase().isCommit();
+        Boolean before = firstDecision.putIfAbsent(record.txnKey(), commit);
+        assertThat(before == null || before.equals(commit))
+            .as("decision of %s changed", record.txnKey()).isTrue();
+      }
+      if (record != null && record.phase().isCommit()) {
+        assertThat(record.isTombstone()).as("commit without begin").isFalse();
+      }
+      if (outcome instanceof TxnOutcome.Refused r && command instanceof TxnCommand.Decide d
+          && d.commit()) {
+        assertThat(r.record() == null || !r.record().phase().isCommit()).isTrue();
+      }
+      // Retention may forget a finished key; only then may the key carry a new decision.
+      firstDecision.keySet().removeIf(key -> sm.byKey(key).isEmpty());
+    }
+    TxnStateMachine restored = new TxnStateMachine(50);
+    restored.restore(roundTrip(sm.records()));
+    assertThat(restored.records()).containsExactlyElementsOf(sm.records());
+  }
+
+  private static List<TxnRecord> roundTrip(Iterable<TxnRecord> records) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(bytes);
+    List<TxnRecord> list = new ArrayList<>();
+    records.forEach(list::add);
+    for (TxnRecord r : list) {
+      TxnCodec.writeRecord(out, r);
+    }
+    DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes.toByteArray()));
+    List<TxnRecord> back = new ArrayList<>();
+    for (int i = 0; i < list.size(); i++) {
+      back.add(TxnCodec.readRecord(in));
+    }
+    return back;
+  }
+
+  @Property(tries = 200)
+  void commandsSurviveTheCodec(@ForAll("commands") TxnCommand command) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    TxnCodec.writeCommand(new DataOutputStream(bytes), command);
+    var back = TxnCodec.readCommand(new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())));
+    assertThat(back).isEqualTo(command);
+  }
+
+  @Provide
+  Arbitrary<List<TxnCommand>> histories() {
+    return commands().list().ofMaxSize(60).map(TxnStateMachineTest::withIncreasingTime);
+  }
+
+  private static List<TxnCommand> withIncreasingTime(List<TxnCommand> commands) {
+    List<TxnCommand> timed = new ArrayList<>();
+    long now = 0;
+    for (TxnCommand c : commands) {
+      now += 3;
+      timed.add(
+          switch (c) {
+            case TxnCommand.Begin b ->
+                new TxnCommand.Begin(b.txnKey(), b.coordinationId(), b.stores(), b.operationCount(), now, now + 30);
+            case TxnCommand.Decide d -> new TxnCommand.Decide(d.txnKey(), d.commit(), d.reason(), now);
+            case TxnCommand.Complete x -> new TxnCommand.Complete(x.txnKey(), now);
+          });
+    }
+    return timed;
+  }
+
+  @Provide
+  Arbitrary<TxnCommand> commands() {
+    Arbitrary<String> keys = Arbitraries.of("k1", "k2", "k3", "k4");
+    Arbitrary<String> ids = Arbitraries.of("c1", "c2", "c3");
+    Arbitrary<TxnCommand> begin =
+        Combinators.combine(keys, ids, Arbitraries.of(List.of("pg"), List.of("pg", "maria")))
+            .as((k, id, stores) -> new TxnCommand.Begin(k, id, stores, stores.size(), 0, 30));
+    Arbitrary<TxnCommand> decide =
+        Combinators.combine(keys, Arbitraries.of(true, false), Arbitraries.of(null, "why"))
+            .as((k, commit, why) -> new TxnCommand.Decide(k, commit, why, 0));
+    Arbitrary<TxnCommand> complete = keys.map(k -> new TxnCommand.Complete(k, 0));
+    return Arbitraries.oneOf(begin, decide, complete);
+  }
+}
