@@ -1,0 +1,186 @@
+package io.synod.engine;
+
+import io.synod.api.spi.Participant;
+import io.synod.api.spi.ParticipantException;
+import io.synod.core.txn.TxnCommand;
+import io.synod.core.txn.TxnOutcome;
+import io.synod.core.txn.TxnPhase;
+import io.synod.core.txn.TxnRecord;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finishes what no live run owns, from what the log says. A pass runs when this replica becomes
+ * leader and every {@code recoveryInterval} while it is:
+ *
+ * <ol>
+ *   <li>a barrier entry, so the applied state includes everything committed before the pass;
+ *   <li>transactions begun but undecided, with no live run: their coordinator is gone, so they
+ *       are decided abort (presumed abort, now recorded);
+ *   <li>transactions decided but not complete, with no live run: the decision is sent to every
+ *       participant until each acknowledges, then Complete is recorded;
+ *   <li>every participant's in-doubt gids with our prefix and no live run: committed if the log
+ *       decided commit, rolled back if it decided abort, and, if the log never saw the gid, an
+ *       abort tombstone is recorded first and then it is rolled back.
+ * </ol>
+ *
+ * A pass that fails part-way (a store down, leadership lost) is simply repeated by the next one.
+ */
+final class RecoveryDriver implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(RecoveryDriver.class);
+
+  private final Coordinator coordinator;
+  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
+      r -> {
+        Thread t = new Thread(r, "synod-recovery");
+        t.setDaemon(true);
+        return t;
+      });
+
+  /** What one pass did, for logs and tests. */
+  record Pass(int abortedOrphans, int finishedDecided, int resolvedInDoubt, int stillInDoubt) {}
+
+  RecoveryDriver(Coordinator coordinator) {
+    this.coordinator = coordinator;
+  }
+
+  void start() {
+    long everyMs = coordinator.config().recoveryInterval().toMillis();
+    scheduler.scheduleWithFixedDelay(this::passQuietly, 0, everyMs, TimeUnit.MILLISECONDS);
+  }
+
+  /** Asks for a pass now (for example on becoming leader). */
+  void trigger() {
+    scheduler.execute(this::passQuietly);
+  }
+
+  private void passQuietly() {
+    try {
+      if (coordinator.log().isLeaderReady()) {
+        Pass pass = runPass();
+        if (pass.abortedOrphans() + pass.finishedDecided() + pass.resolvedInDoubt() > 0) {
+          LOG.info("recovery pass: {}", pass);
+        }
+      }
+    } catch (Exception e) {
+      LOG.warn("recovery pass incomplete, the next one retries: {}", e.toString());
+    }
+  }
+
+  /** One pass; synchronous. Package-private so tests can run a pass and check its result. */
+  Pass runPass() throws Exception {
+    coordinator.log().barrier().get(coordinator.logTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    int orphans = abortOrphans();
+    int finished = finishDecided();
+    int[] inDoubt = resolveInDoubt();
+    return new Pass(orphans, finished, inDoubt[0], inDoubt[1]);
+  }
+
+  private int abortOrphans() throws Exception {
+    int count = 0;
+    for (TxnRecord record : coordinator.log().read(sm -> sm.unfinished())) {
+      if (record.phase() == TxnPhase.BEGUN && !coordinator.isLive(record.txnKey())) {
+        decideAbort(record.txnKey(), "coordinator lost before the decision (presumed abort)");
+        count++;
+      }
+    }
+    return count;
+  }
+
+  private int finishDecided() throws Exception {
+    int count = 0;
+    for (TxnRecord record : coordinator.log().read(sm -> sm.unfinished())) {
+      if (record.phase().isDecided() && !coordinator.isLive(record.txnKey())) {
+        resolveEverywhere(record.txnKey(), record.phase().isCommit(), record.stores());
+        count++;
+      }
+    }
+    return count;
+  }
+
+  private int[] resolveInDoubt() throws Exception {
+    Map<String, List<Participant>> holders = new LinkedHashMap<>();
+    String prefix = coordinator.gidPrefix();
+    for (Participant participant : coordinator.participants()) {
+      for (String gid : participant.inDoubt(prefix)) {
+        holders.computeIfAbsent(gid, g -> new ArrayList<>()).add(participant);
+      }
+    }
+    int resolved = 0;
+    int skipped = 0;
+    for (var entry : holders.entrySet()) {
+      String key = entry.getKey().substring(prefix.length());
+      if (coordinator.isLive(key)) {
+        skipped++;
+        continue;
+      }
+      Optional<TxnRecord> record = coordinator.log().read(sm -> sm.byKey(key));
+      boolean commit;
+      if (record.isEmpty() || record.get().phase() == TxnPhase.BEGUN) {
+        commit = decideAbort(key, "prepared in a store but never decided (presumed abort)")
+            .phase().isCommit();
+      } else {
+        commit = record.get().phase().isCommit();
+      }
+      for (Participant participant : entry.getValue()) {
+        resolveAt(participant, entry.getKey(), commit);
+      }
+      complete(key);
+      resolved++;
+    }
+    return new int[] {resolved, skipped};
+  }
+
+  private TxnRecord decideAbort(String key, String why) throws Exception {
+    TxnOutcome outcome = coordinator.log()
+        .propose(new TxnCommand.Decide(key, false, why, coordinator.nowMs()))
+        .get(coordinator.logTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    return outcome.record();
+  }
+
+  private void resolveEverywhere(String key, boolean commit, List<String> stores) throws Exception {
+    String gid = coordinator.gidOf(key);
+    List<CompletableFuture<Void>> acks = new ArrayList<>();
+    for (String store : stores) {
+      Participant participant = coordinator.participant(store);
+      if (participant == null) {
+        throw new IllegalStateException("transaction " + gid + " names store '" + store
+            + "', which is no longer configured; configure it again to finish the transaction");
+      }
+      acks.add(coordinator.resolver().resolve(participant, gid, commit));
+    }
+    CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new))
+        .get(coordinator.config().commitTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    complete(key);
+  }
+
+  private static void resolveAt(Participant participant, String gid, boolean commit)
+      throws ParticipantException {
+    if (commit) {
+      participant.commit(gid);
+    } else {
+      participant.rollback(gid);
+    }
+    LOG.info("recovery {} in-doubt {} at store '{}'", commit ? "committed" : "rolled back", gid,
+        participant.name());
+  }
+
+  private void complete(String key) throws Exception {
+    coordinator.log().propose(new TxnCommand.Complete(key, coordinator.nowMs()))
+        .get(coordinator.logTimeout().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void close() {
+    scheduler.shutdownNow();
+  }
+}

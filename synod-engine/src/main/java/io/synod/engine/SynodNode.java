@@ -1,0 +1,102 @@
+package io.synod.engine;
+
+import io.synod.api.CoordinationService;
+import io.synod.api.spi.Participant;
+import io.synod.engine.log.LogConfig;
+import io.synod.engine.log.RatisLog;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One synod replica: its share of the coordinator log, the coordinator, and the recovery driver.
+ * Embedded use is one node with a single-replica log; a cluster is three or five nodes with the
+ * same cluster id and peers. Participants are owned by the node and closed with it.
+ */
+public final class SynodNode implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SynodNode.class);
+
+  private final RatisLog log;
+  private final Coordinator coordinator;
+  private final RecoveryDriver recovery;
+  private final List<Participant> participants;
+
+  private SynodNode(LogConfig logConfig, CoordinatorConfig config, List<Participant> participants) {
+    this.participants = List.copyOf(participants);
+    this.log = RatisLog.start(logConfig);
+    this.coordinator = new Coordinator(log, logConfig.clusterId(), participants, config,
+        new InProcessEventBus(), System::currentTimeMillis, logConfig.proposalTimeout());
+    this.recovery = new RecoveryDriver(coordinator);
+    log.onLeaderReady(recovery::trigger);
+    recovery.start();
+  }
+
+  /** Starts a node; it serves once its log replica is part of a group with a leader. */
+  public static SynodNode start(LogConfig logConfig, CoordinatorConfig config,
+      List<Participant> participants) {
+    Objects.requireNonNull(logConfig, "logConfig");
+    Objects.requireNonNull(config, "config");
+    return new SynodNode(logConfig, config, participants);
+  }
+
+  /** The coordination API of this node. */
+  public CoordinationService coordination() {
+    return coordinator;
+  }
+
+  /** Waits until this node leads a ready group, for single-node deployments and tests. */
+  public SynodNode awaitLeadership(long timeout, TimeUnit unit) throws TimeoutException {
+    long deadline = System.nanoTime() + unit.toNanos(timeout);
+    while (!log.isLeaderReady()) {
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException("replica " + log.selfId() + " did not become leader within "
+            + timeout + " " + unit);
+      }
+      sleepBriefly();
+    }
+    return this;
+  }
+
+  public boolean isLeader() {
+    return log.isLeaderReady();
+  }
+
+  public String id() {
+    return log.selfId();
+  }
+
+  /** Runs a recovery pass now and waits for it; returns a one-line summary. */
+  public String recoverNow() throws Exception {
+    return recovery.runPass().toString();
+  }
+
+  RatisLog log() {
+    return log;
+  }
+
+  @Override
+  public void close() {
+    recovery.close();
+    coordinator.close();
+    log.close();
+    for (Participant participant : participants) {
+      try {
+        participant.close();
+      } catch (RuntimeException e) {
+        LOG.warn("closing store '{}' failed", participant.name(), e);
+      }
+    }
+  }
+
+  private static void sleepBriefly() {
+    try {
+      Thread.sleep(20);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for leadership", e);
+    }
+  }
+}

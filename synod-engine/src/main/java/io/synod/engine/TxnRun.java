@@ -1,0 +1,332 @@
+package io.synod.engine;
+
+import io.synod.api.CoordinationEvent;
+import io.synod.api.CoordinationRequest;
+import io.synod.api.CoordinationResult;
+import io.synod.api.ErrorCode;
+import io.synod.api.Operation;
+import io.synod.api.SqlOperation;
+import io.synod.api.SynodException;
+import io.synod.api.TransactionState;
+import io.synod.api.spi.AbortReason;
+import io.synod.api.spi.Participant;
+import io.synod.api.spi.Vote;
+import io.synod.core.txn.TxnCommand;
+import io.synod.core.txn.TxnOutcome;
+import io.synod.core.txn.TxnPhase;
+import io.synod.core.txn.TxnRecord;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One two-phase commit, driven from arrival to outcome on one virtual thread.
+ *
+ * <pre>
+ *   propose Begin ──────────────┐  (in parallel: the log's fsync overlaps the stores' prepares)
+ *   prepare at every store ─────┤
+ *                               ▼
+ *   all voted commit and Begin applied? ── yes ─► propose Decide(commit) ─► commit at every store
+ *                               │                       (applied = durable on a majority)
+ *                               no ──────────► propose Decide(abort) ──► roll back every store
+ *                                                                             │
+ *   propose Complete (not waited for) ◄───────────────────────────────────────┘
+ * </pre>
+ *
+ * The decision that counts is the one the log applied, not the one proposed: a user abort or a
+ * recovery pass may have decided first. If the log cannot say whether the commit decision was
+ * applied, the run stops without touching the stores and recovery finishes it from the log.
+ */
+final class TxnRun {
+  private static final Logger LOG = LoggerFactory.getLogger(TxnRun.class);
+
+  private final Coordinator coordinator;
+  private final CoordinationRequest request;
+  private final String txnKey;
+  private final String gid;
+  private final long startNanos = System.nanoTime();
+  private final CompletableFuture<CoordinationResult> result = new CompletableFuture<>();
+  private volatile TransactionState state = TransactionState.INITIATED;
+  private volatile String error;
+
+  TxnRun(Coordinator coordinator, CoordinationRequest request, String txnKey) {
+    this.coordinator = coordinator;
+    this.request = request;
+    this.txnKey = txnKey;
+    this.gid = coordinator.gidOf(txnKey);
+  }
+
+  String txnKey() {
+    return txnKey;
+  }
+
+  String coordinationId() {
+    return request.coordinationId();
+  }
+
+  CompletableFuture<CoordinationResult> result() {
+    return result;
+  }
+
+  /** The live status, for {@code status()} while the run is going. */
+  CoordinationResult snapshot() {
+    TransactionState now = state;
+    boolean committing = now == TransactionState.COMMITTING || now == TransactionState.COMMITTED;
+    int ops = request.operations().size();
+    return new CoordinationResult(request.coordinationId(), committing, now, error, elapsedMs(),
+        request.participatingStores(), now == TransactionState.COMMITTED ? ops : 0,
+        now == TransactionState.ABORTED ? ops : 0);
+  }
+
+  void drive() {
+    try {
+      coordinator.events().publish(new CoordinationEvent.Started(request.coordinationId(),
+          request.coordinationType(), request.participatingStores(), coordinator.nowMs()));
+      run();
+    } catch (RuntimeException e) {
+      LOG.error("coordination {} ({}) failed unexpectedly", request.coordinationId(), gid, e);
+      fail(new SynodException(ErrorCode.INTERNAL, "coordination " + request.coordinationId()
+          + " failed unexpectedly: " + e, e));
+    } finally {
+      if (!result.isDone()) {
+        fail(new SynodException(ErrorCode.INTERNAL, null, "coordination ended without a result"));
+      }
+    }
+  }
+
+  private void run() {
+    long now = coordinator.nowMs();
+    Duration prepareBudget = min(coordinator.config().prepareTimeout(), request.timeout());
+    CompletableFuture<TxnOutcome> begun = coordinator.log().propose(new TxnCommand.Begin(
+        txnKey, request.coordinationId(), request.participatingStores(),
+        request.operations().size(), now, now + prepareBudget.toMillis()));
+    state = TransactionState.PREPARING;
+    Map<String, Vote> votes = prepareAll(prepareBudget);
+
+    TxnOutcome beginOutcome;
+    try {
+      beginOutcome = begun.get(coordinator.logTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException | InterruptedException e) {
+      // The Begin may or may not be in the log; no commit decision can be, so roll back.
+      abortLocally(votes, "coordinator log did not record the transaction: " + causeOf(e));
+      return;
+    }
+    switch (beginOutcome) {
+      case TxnOutcome.Begun b -> decide(votes);
+      case TxnOutcome.Duplicate d -> {
+        rollbackAll(votes);
+        finishFromRecord(d.record());
+      }
+      default -> {
+        rollbackAll(votes);
+        finishFromRecord(beginOutcome.record() == null ? null : beginOutcome.record());
+      }
+    }
+  }
+
+  private Map<String, Vote> prepareAll(Duration budget) {
+    Duration perCall = min(budget, coordinator.config().participantResponseTimeout());
+    Map<String, CompletableFuture<Vote>> pending = new LinkedHashMap<>();
+    AtomicInteger voted = new AtomicInteger();
+    int stores = request.participatingStores().size();
+    for (String store : request.participatingStores()) {
+      Participant participant = coordinator.participant(store);
+      List<SqlOperation> ops = operationsFor(store);
+      CompletableFuture<Vote> call = CompletableFuture.supplyAsync(
+          () -> participant.prepare(gid, ops, perCall), coordinator.executor());
+      // A prepare that answers after we stopped waiting must not stay prepared.
+      call.thenAccept(v -> {
+        if (voted.incrementAndGet() < stores) {
+          FaultPoints.hit(FaultPoints.AFTER_SOME_PREPARES);
+        }
+      });
+      pending.put(store, call.copy()
+          .completeOnTimeout(Vote.abort(AbortReason.TIMEOUT, "store '" + store
+              + "' did not vote within " + perCall.toMillis() + " ms"), perCall.toMillis(),
+              TimeUnit.MILLISECONDS));
+      lateVoteRollback(call, pending.get(store), participant);
+    }
+    Map<String, Vote> votes = new LinkedHashMap<>();
+    pending.forEach((store, vote) -> votes.put(store, vote.join()));
+    return votes;
+  }
+
+  private void lateVoteRollback(CompletableFuture<Vote> call, CompletableFuture<Vote> waited,
+      Participant participant) {
+    call.thenAcceptBoth(waited, (actual, seen) -> {
+      if (actual instanceof Vote.Commit && seen instanceof Vote.Abort a
+          && a.reason() == AbortReason.TIMEOUT) {
+        LOG.info("store '{}' prepared {} after its vote timed out; rolling it back",
+            participant.name(), gid);
+        coordinator.resolver().resolve(participant, gid, false);
+      }
+    });
+  }
+
+  private List<SqlOperation> operationsFor(String store) {
+    List<SqlOperation> ops = new ArrayList<>();
+    for (Operation op : request.operations()) {
+      if (op.store().equals(store) && op instanceof SqlOperation sql) {
+        ops.add(sql);
+      }
+    }
+    return ops;
+  }
+
+  private void decide(Map<String, Vote> votes) {
+    String abortReason = abortReasonOf(votes);
+    boolean commit = abortReason == null;
+    if (commit) {
+      state = TransactionState.PREPARED;
+      FaultPoints.hit(FaultPoints.AFTER_ALL_PREPARES);
+    }
+    TxnOutcome decided;
+    try {
+      decided = coordinator.log().propose(new TxnCommand.Decide(txnKey, commit, abortReason,
+          coordinator.nowMs())).get(coordinator.logTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException | InterruptedException e) {
+      if (commit) {
+        unknownOutcome(e);
+      } else {
+        abortLocally(votes, abortReason);
+      }
+      return;
+    }
+    TxnRecord record = decided.record();
+    if (record != null && record.phase().isCommit()) {
+      commitAll();
+    } else {
+      error = record != null && record.reason() != null ? record.reason() : abortReason;
+      state = TransactionState.ABORTING;
+      rollbackAll(votes);
+      finish(TransactionState.ABORTED);
+    }
+  }
+
+  private static String abortReasonOf(Map<String, Vote> votes) {
+    List<String> reasons = new ArrayList<>();
+    votes.forEach((store, vote) -> {
+      if (vote instanceof Vote.Abort a) {
+        reasons.add("store '" + store + "' voted abort (" + a.reason() + "): " + a.message());
+      }
+    });
+    return reasons.isEmpty() ? null : String.join("; ", reasons);
+  }
+
+  private void commitAll() {
+    FaultPoints.hit(FaultPoints.AFTER_DECISION);
+    state = TransactionState.COMMITTING;
+    AtomicInteger acked = new AtomicInteger();
+    int stores = request.participatingStores().size();
+    List<CompletableFuture<Void>> acks = new ArrayList<>();
+    for (String store : request.participatingStores()) {
+      acks.add(coordinator.resolver().resolve(coordinator.participant(store), gid, true)
+          .thenRun(() -> {
+            if (acked.incrementAndGet() < stores) {
+              FaultPoints.hit(FaultPoints.AFTER_SOME_COMMITS);
+            }
+          }));
+    }
+    CompletableFuture<Void> all = CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new));
+    try {
+      all.get(coordinator.config().commitTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      LOG.warn("coordination {} ({}) decided commit; not every store acknowledged within {}",
+          request.coordinationId(), gid, coordinator.config().commitTimeout());
+      result.complete(snapshot());
+      all.join();
+    } catch (ExecutionException | InterruptedException e) {
+      // Only a closing coordinator stops the retries; recovery finishes the commit from the log.
+      result.complete(snapshot());
+      coordinator.forget(this);
+      return;
+    }
+    finish(TransactionState.COMMITTED);
+  }
+
+  private void rollbackAll(Map<String, Vote> votes) {
+    List<CompletableFuture<Void>> done = new ArrayList<>();
+    votes.forEach((store, vote) -> {
+      // An abort vote leaves nothing behind, except a timeout: that prepare may still land.
+      if (vote instanceof Vote.Commit || (vote instanceof Vote.Abort a
+          && a.reason() == AbortReason.TIMEOUT)) {
+        done.add(coordinator.resolver().resolve(coordinator.participant(store), gid, false));
+      }
+    });
+    try {
+      CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).join();
+    } catch (RuntimeException e) {
+      LOG.warn("rollback of {} incomplete, recovery will finish it: {}", gid, e.getMessage());
+    }
+  }
+
+  private void abortLocally(Map<String, Vote> votes, String why) {
+    error = why;
+    state = TransactionState.ABORTING;
+    rollbackAll(votes);
+    state = TransactionState.ABORTED;
+    result.complete(snapshot());
+    coordinator.events().publish(new CoordinationEvent.Completed(request.coordinationId(), false,
+        TransactionState.ABORTED, elapsedMs()));
+    coordinator.forget(this);
+  }
+
+  private void unknownOutcome(Exception e) {
+    String why = "the commit decision for " + request.coordinationId() + " was proposed but the"
+        + " coordinator log did not confirm it (" + causeOf(e) + "); the outcome is decided by"
+        + " the log and recovery will finish it; ask for its status";
+    LOG.warn(why);
+    coordinator.events().publish(new CoordinationEvent.Failed(request.coordinationId(), why,
+        coordinator.nowMs()));
+    coordinator.forget(this);
+    result.completeExceptionally(new SynodException(ErrorCode.UNAVAILABLE, why, e));
+  }
+
+  private void finish(TransactionState terminal) {
+    state = terminal;
+    result.complete(snapshot());
+    coordinator.events().publish(new CoordinationEvent.Completed(request.coordinationId(),
+        terminal == TransactionState.COMMITTED, terminal, elapsedMs()));
+    coordinator.log().propose(new TxnCommand.Complete(txnKey, coordinator.nowMs()))
+        .whenComplete((outcome, e) -> coordinator.forget(this));
+  }
+
+  private void finishFromRecord(TxnRecord record) {
+    CoordinationResult first = record == null || record.coordinationId() == null
+        ? new CoordinationResult(request.coordinationId(), false, TransactionState.ABORTED,
+            "aborted before it began (by an abort request or recovery)", elapsedMs(),
+            request.participatingStores(), 0, request.operations().size())
+        : Coordinator.resultOf(record);
+    result.complete(first);
+    coordinator.forget(this);
+  }
+
+  private void fail(SynodException e) {
+    coordinator.events().publish(new CoordinationEvent.Failed(request.coordinationId(),
+        e.getMessage(), coordinator.nowMs()));
+    coordinator.forget(this);
+    result.completeExceptionally(e);
+  }
+
+  private long elapsedMs() {
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
+  private static String causeOf(Exception e) {
+    Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+    return cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+  }
+}

@@ -1,0 +1,80 @@
+package io.synod.engine.log;
+
+import io.synod.api.SynodException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Where and how the coordinator log runs.
+ *
+ * @param clusterId names the Raft group (and the gid prefix of the participants' transactions)
+ * @param selfId this replica's id; one of {@code peers}
+ * @param peers every replica's id and {@code host:port} Raft address, in a stable order
+ * @param storageDir where this replica keeps its log and snapshots
+ * @param snapshotEveryEntries take a snapshot after this many entries, so restart replays little
+ * @param retention how long finished transactions are remembered (repeated ids return them)
+ * @param proposalsInFlightMax how many log entries may be in flight at once; commands arriving
+ *     meanwhile are packed into the next entry
+ * @param proposalTimeout how long a proposal may wait for its commit before its outcome is unknown
+ */
+public record LogConfig(
+    String clusterId,
+    String selfId,
+    Map<String, String> peers,
+    Path storageDir,
+    long snapshotEveryEntries,
+    Duration retention,
+    int proposalsInFlightMax,
+    Duration proposalTimeout) {
+
+  public static final Duration DEFAULT_RETENTION = Duration.ofHours(24);
+
+  public LogConfig {
+    Objects.requireNonNull(storageDir, "storageDir");
+    peers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(peers));
+    if (clusterId == null || !clusterId.matches("[a-z0-9]{1,16}")) {
+      throw SynodException.invalid("cluster_id",
+          "must be 1 to 16 lower-case letters or digits; got '" + clusterId + "'");
+    }
+    if (!peers.containsKey(selfId)) {
+      throw SynodException.invalid("node_id",
+          "must be one of the configured peers " + peers.keySet() + "; got '" + selfId + "'");
+    }
+    for (var peer : peers.entrySet()) {
+      if (!peer.getValue().matches("[^:\\s]+:\\d{1,5}")) {
+        throw SynodException.invalid("peers." + peer.getKey(),
+            "must be host:port; got '" + peer.getValue() + "'");
+      }
+    }
+    if (snapshotEveryEntries < 100) {
+      throw SynodException.invalid("snapshot_every_entries", "must be at least 100; got "
+          + snapshotEveryEntries);
+    }
+    if (proposalsInFlightMax < 1 || proposalsInFlightMax > 64) {
+      throw SynodException.invalid("proposals_in_flight_max", "must be 1 to 64; got "
+          + proposalsInFlightMax);
+    }
+    if (retention.isNegative() || retention.isZero()) {
+      throw SynodException.invalid("retention", "must be positive; got " + retention);
+    }
+  }
+
+  /** A single-replica group on local disk: the default deployment. */
+  public static LogConfig singleNode(String clusterId, Path storageDir, int raftPort) {
+    return new LogConfig(clusterId, "n1", Map.of("n1", "127.0.0.1:" + raftPort), storageDir,
+        10_000, DEFAULT_RETENTION, 4, Duration.ofSeconds(10));
+  }
+
+  public LogConfig withPeer(String selfId, Map<String, String> peers, Path storageDir) {
+    return new LogConfig(clusterId, selfId, peers, storageDir, snapshotEveryEntries, retention,
+        proposalsInFlightMax, proposalTimeout);
+  }
+
+  public LogConfig withSnapshotEveryEntries(long entries) {
+    return new LogConfig(clusterId, selfId, peers, storageDir, entries, retention,
+        proposalsInFlightMax, proposalTimeout);
+  }
+}

@@ -1,0 +1,210 @@
+package io.synod.engine.log;
+
+import io.synod.core.txn.TxnCommand;
+import io.synod.core.txn.TxnOutcome;
+import io.synod.core.txn.TxnStateMachine;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator log on Apache Ratis: one Raft group per cluster, one replica per node. A single
+ * replica on local disk is the default deployment; three or five replicas tolerate one or two
+ * failures. Proposals are submitted to the local Ratis server in-process (no RPC on the write
+ * path) and packed into entries by a {@link ProposalBatcher}.
+ */
+public final class RatisLog implements CoordinatorLog {
+  private static final Logger LOG = LoggerFactory.getLogger(RatisLog.class);
+  /** Queued proposals beyond this are refused rather than piling up without bound. */
+  private static final int QUEUED_PROPOSALS_MAX = 100_000;
+
+  private final LogConfig config;
+  private final RaftGroup group;
+  private final RaftServer server;
+  private final RatisStateMachine stateMachine;
+  private final ClientId clientId = ClientId.randomId();
+  private final AtomicLong callIds = new AtomicLong();
+  private final ProposalBatcher batcher;
+  private volatile Runnable leaderReadyListener = () -> {};
+
+  private RatisLog(LogConfig config) throws IOException {
+    this.config = config;
+    this.group = groupOf(config);
+    this.stateMachine = new RatisStateMachine(config.retention().toMillis(),
+        () -> leaderReadyListener.run());
+    this.server = RaftServer.newBuilder()
+        .setServerId(RaftPeerId.valueOf(config.selfId()))
+        .setGroup(group)
+        .setProperties(properties(config))
+        .setStateMachine(stateMachine)
+        .setOption(RaftStorage.StartupOption.RECOVER)
+        .build();
+    this.batcher = new ProposalBatcher(config.proposalsInFlightMax(), QUEUED_PROPOSALS_MAX,
+        this::send);
+  }
+
+  /** Starts the local replica; it joins (or forms) the group named by the cluster id. */
+  public static RatisLog start(LogConfig config) {
+    try {
+      RatisLog log = new RatisLog(config);
+      log.server.start();
+      LOG.info("coordinator log replica {} started: group {} peers {} storage {}",
+          config.selfId(), log.group.getGroupId(), config.peers(), config.storageDir());
+      return log;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start the coordinator log in " + config.storageDir(), e);
+    }
+  }
+
+  static RaftGroup groupOf(LogConfig config) {
+    UUID uuid = UUID.nameUUIDFromBytes(("synod:" + config.clusterId()).getBytes(StandardCharsets.UTF_8));
+    List<RaftPeer> peers = new ArrayList<>();
+    config.peers().forEach((id, address) ->
+        peers.add(RaftPeer.newBuilder().setId(id).setAddress(address).build()));
+    return RaftGroup.valueOf(RaftGroupId.valueOf(uuid), peers);
+  }
+
+  private static RaftProperties properties(LogConfig config) {
+    RaftProperties props = new RaftProperties();
+    RaftConfigKeys.Rpc.setType(props, SupportedRpcType.GRPC);
+    String self = config.peers().get(config.selfId());
+    int colon = self.lastIndexOf(':');
+    GrpcConfigKeys.Server.setHost(props, self.substring(0, colon));
+    GrpcConfigKeys.Server.setPort(props, Integer.parseInt(self.substring(colon + 1)));
+    RaftServerConfigKeys.setStorageDir(props, List.of(config.storageDir().toFile()));
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, config.snapshotEveryEntries());
+    RaftServerConfigKeys.Snapshot.setRetentionFileNum(props, 2);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(props, true);
+    RaftServerConfigKeys.Rpc.setTimeoutMin(props, TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(props, TimeDuration.valueOf(600, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setRequestTimeout(props,
+        TimeDuration.valueOf(config.proposalTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    return props;
+  }
+
+  @Override
+  public CompletableFuture<TxnOutcome> propose(TxnCommand command) {
+    return batcher.submit(command);
+  }
+
+  @Override
+  public CompletableFuture<Void> barrier() {
+    return send(List.of()).thenApply(outcomes -> null);
+  }
+
+  private CompletableFuture<List<TxnOutcome>> send(List<TxnCommand> commands) {
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(clientId)
+        .setServerId(server.getId())
+        .setGroupId(group.getGroupId())
+        .setCallId(callIds.incrementAndGet())
+        .setMessage(Message.valueOf(
+            org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations.unsafeWrap(
+                LogEntries.encodeCommands(commands))))
+        .setType(RaftClientRequest.writeRequestType())
+        .build();
+    try {
+      return server.submitClientRequestAsync(request)
+          .orTimeout(config.proposalTimeout().toMillis(), TimeUnit.MILLISECONDS)
+          .thenApply(this::outcomesOf);
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private List<TxnOutcome> outcomesOf(RaftClientReply reply) {
+    if (reply.getNotLeaderException() != null) {
+      throw new NotLeaderException(config.selfId(), leaderId());
+    }
+    if (!reply.isSuccess()) {
+      throw new IllegalStateException("coordinator log refused the entry: " + reply.getException(),
+          reply.getException());
+    }
+    try {
+      return LogEntries.decodeOutcomes(reply.getMessage().getContent().newInput());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public <T> T read(Function<TxnStateMachine, T> query) {
+    return stateMachine.read(query);
+  }
+
+  @Override
+  public boolean isLeaderReady() {
+    try {
+      var info = server.getDivision(group.getGroupId()).getInfo();
+      return info.isLeader() && info.isLeaderReady();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public Optional<String> leaderId() {
+    try {
+      RaftPeerId leader = server.getDivision(group.getGroupId()).getInfo().getLeaderId();
+      return Optional.ofNullable(leader).map(RaftPeerId::toString);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
+  public String selfId() {
+    return config.selfId();
+  }
+
+  /** Called (on a Ratis thread) each time this replica becomes a leader ready to serve. */
+  public void onLeaderReady(Runnable listener) {
+    this.leaderReadyListener = listener;
+  }
+
+  /** The Raft term and the last applied index, for status displays. */
+  public long[] termAndAppliedIndex() {
+    try {
+      var info = server.getDivision(group.getGroupId()).getInfo();
+      return new long[] {info.getCurrentTerm(), info.getLastAppliedIndex()};
+    } catch (IOException e) {
+      return new long[] {-1, -1};
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      server.close();
+    } catch (IOException e) {
+      LOG.warn("closing coordinator log replica {} failed", config.selfId(), e);
+    }
+  }
+}
