@@ -68,9 +68,11 @@ public record LogConfig(
         10_000, DEFAULT_RETENTION, 4, Duration.ofSeconds(10));
   }
 
-  public LogConfig withPeer(String selfId, Map<String, String> peers, Path storageDir) {
-    return new LogConfig(clusterId, selfId, peers, storageDir, snapshotEveryEntries, retention,
-        proposalsInFlightMax, proposalTimeout);
+  /** One replica of a three- or five-replica group; every replica gets the same peers. */
+  public static LogConfig cluster(String clusterId, String selfId, Map<String, String> peers,
+      Path storageDir) {
+    return new LogConfig(clusterId, selfId, peers, storageDir, 10_000, DEFAULT_RETENTION, 4,
+        Duration.ofSeconds(10));
   }
 
   public LogConfig withSnapshotEveryEntries(long entries) {

@@ -1,0 +1,97 @@
+package io.synod.bench;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A closed-loop load: {@code concurrency} threads each run one operation after another until the
+ * deadline; latencies after the warm-up are kept exactly (sorted arrays, no bucketing).
+ */
+final class LoadRun {
+  /** One operation of the load; {@code worker} and {@code sequence} make ids unique. */
+  interface Operation {
+    void run(int worker, long sequence) throws Exception;
+  }
+
+  /** What a run measured. */
+  record Result(int concurrency, long operations, double seconds, double p50Ms, double p99Ms) {
+    double perSecond() {
+      return operations / seconds;
+    }
+  }
+
+  private LoadRun() {}
+
+  static Result run(int concurrency, double warmupSeconds, double seconds, Operation op)
+      throws InterruptedException {
+    long start = System.nanoTime();
+    long measureFrom = start + (long) (warmupSeconds * 1e9);
+    long end = measureFrom + (long) (seconds * 1e9);
+    List<long[]> latencies = new ArrayList<>();
+    int[] counts = new int[concurrency];
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    CountDownLatch done = new CountDownLatch(concurrency);
+    for (int w = 0; w < concurrency; w++) {
+      long[] mine = new long[1 << 16];
+      latencies.add(mine);
+      final int worker = w;
+      Thread.ofPlatform().name("load-" + w).start(() -> {
+        try {
+          long[] buf = mine;
+          int n = 0;
+          for (long seq = 0; ; seq++) {
+            long t0 = System.nanoTime();
+            if (t0 >= end || failure.get() != null) {
+              break;
+            }
+            op.run(worker, seq);
+            long t1 = System.nanoTime();
+            if (t0 >= measureFrom && t1 <= end) {
+              if (n == buf.length) {
+                buf = Arrays.copyOf(buf, n * 2);
+                latencies.set(worker, buf);
+              }
+              buf[n++] = t1 - t0;
+            }
+          }
+          counts[worker] = n;
+        } catch (Throwable t) {
+          failure.compareAndSet(null, t);
+        } finally {
+          done.countDown();
+        }
+      });
+    }
+    done.await();
+    if (failure.get() != null) {
+      throw new IllegalStateException("load operation failed: " + failure.get(), failure.get());
+    }
+    int total = Arrays.stream(counts).sum();
+    long[] all = new long[total];
+    int at = 0;
+    for (int w = 0; w < concurrency; w++) {
+      System.arraycopy(latencies.get(w), 0, all, at, counts[w]);
+      at += counts[w];
+    }
+    Arrays.sort(all);
+    return new Result(concurrency, total, seconds, percentileMs(all, 0.50), percentileMs(all, 0.99));
+  }
+
+  private static double percentileMs(long[] sorted, double q) {
+    if (sorted.length == 0) {
+      return Double.NaN;
+    }
+    int index = (int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
+    return sorted[Math.max(0, index)] / 1e6;
+  }
+
+  static double median(double[] values) {
+    double[] copy = values.clone();
+    Arrays.sort(copy);
+    int mid = copy.length / 2;
+    return copy.length % 2 == 1 ? copy[mid] : (copy[mid - 1] + copy[mid]) / 2;
+  }
+}

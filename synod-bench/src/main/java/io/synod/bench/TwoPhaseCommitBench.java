@@ -1,0 +1,200 @@
+package io.synod.bench;
+
+import io.synod.api.CoordinationRequest;
+import io.synod.api.CoordinationResult;
+import io.synod.api.CoordinationService;
+import io.synod.api.spi.Participant;
+import io.synod.engine.CoordinatorConfig;
+import io.synod.engine.SynodNode;
+import io.synod.engine.log.LogConfig;
+import io.synod.engine.participant.PostgresParticipant;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code synod bench 2pc}: one transaction is one insert in each of two PostgreSQL databases.
+ * The baseline does the same with no coordinator — BEGIN; INSERT; PREPARE TRANSACTION on both
+ * databases, then COMMIT PREPARED on both — in the same process, against the same server, in
+ * alternating rounds, so that the ratio compares like with like.
+ */
+@Command(name = "2pc", mixinStandardHelpOptions = true,
+    description = "Atomic commit over two embedded PostgreSQL databases vs. raw prepared transactions.")
+final class TwoPhaseCommitBench implements Callable<Integer> {
+  private static final String INSERT = "INSERT INTO bench (worker, seq, payload) VALUES (?, ?, ?)";
+
+  @Option(names = "--concurrency", split = ",", defaultValue = "1,8,32",
+      description = "Concurrency levels (default ${DEFAULT-VALUE}).")
+  int[] concurrency;
+
+  @Option(names = "--seconds", defaultValue = "5", description = "Measured seconds per cell (default ${DEFAULT-VALUE}).")
+  double seconds;
+
+  @Option(names = "--warmup-seconds", defaultValue = "2", description = "Unmeasured seconds before each cell (default ${DEFAULT-VALUE}).")
+  double warmupSeconds;
+
+  @Option(names = "--rounds", defaultValue = "3", description = "Rounds; medians are reported (default ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Override
+  public Integer call() throws Exception {
+    if (rounds < 1 || seconds <= 0 || warmupSeconds < 0 || concurrency.length == 0) {
+      throw new IllegalArgumentException("--rounds must be >= 1, --seconds > 0, --warmup-seconds >= 0");
+    }
+    int maxConcurrency = java.util.Arrays.stream(concurrency).max().orElse(1);
+    Path work = Files.createTempDirectory("synod-bench-2pc");
+    System.out.printf("synod bench 2pc: %d round(s) of %.0f s per cell after %.0f s warm-up; work dir %s%n",
+        rounds, seconds, warmupSeconds, work);
+    try (EmbeddedPostgres pg = EmbeddedPostgres.start(work.resolve("pg"), 2 * maxConcurrency + 20)) {
+      String urlA = pg.createDatabase("bench_a");
+      String urlB = pg.createDatabase("bench_b");
+      createTable(urlA, pg.user());
+      createTable(urlB, pg.user());
+      List<Participant> stores = List.of(
+          PostgresParticipant.create("pg_a", urlA, pg.user(), "", maxConcurrency + 2),
+          PostgresParticipant.create("pg_b", urlB, pg.user(), "", maxConcurrency + 2));
+      LogConfig log = LogConfig.singleNode("bench", work.resolve("log"), freePort());
+      try (SynodNode node = SynodNode.start(log, CoordinatorConfig.DEFAULTS, stores);
+          RawTwoPhaseCommit raw = new RawTwoPhaseCommit(urlA, urlB, pg.user(), maxConcurrency)) {
+        node.awaitLeadership(30, TimeUnit.SECONDS);
+        report(measure(raw, node.coordination()));
+      }
+    }
+    return 0;
+  }
+
+  private Map<String, double[][]> measure(RawTwoPhaseCommit raw, CoordinationService synod)
+      throws InterruptedException {
+    // cells[mode][c] = per-round {txn/s, p50, p99}
+    Map<String, double[][]> cells = new LinkedHashMap<>();
+    double[][] rawCells = new double[concurrency.length * rounds][];
+    double[][] synodCells = new double[concurrency.length * rounds][];
+    for (int round = 0; round < rounds; round++) {
+      for (int i = 0; i < concurrency.length; i++) {
+        int c = concurrency[i];
+        LoadRun.Result r = LoadRun.run(c, warmupSeconds, seconds, raw::run);
+        rawCells[i * rounds + round] = new double[] {r.perSecond(), r.p50Ms(), r.p99Ms()};
+        String tag = "r" + round + "c" + c + "-";
+        LoadRun.Result s = LoadRun.run(c, warmupSeconds, seconds,
+            (worker, seq) -> coordinate(synod, tag + worker + "-" + seq, worker, seq));
+        synodCells[i * rounds + round] = new double[] {s.perSecond(), s.p50Ms(), s.p99Ms()};
+        System.out.printf("  round %d  c=%-3d raw %8.0f txn/s   synod %8.0f txn/s%n", round + 1, c,
+            r.perSecond(), s.perSecond());
+      }
+    }
+    cells.put("raw", rawCells);
+    cells.put("synod", synodCells);
+    return cells;
+  }
+
+  private static void coordinate(CoordinationService synod, String id, int worker, long seq) {
+    CoordinationResult result = synod.coordinate(CoordinationRequest.twoPhaseCommit(id)
+        .sql("pg_a", INSERT, worker, seq, "synod")
+        .sql("pg_b", INSERT, worker, seq, "synod")
+        .build()).join();
+    if (!result.success()) {
+      throw new IllegalStateException("benchmark transaction aborted: " + result.errorMessage());
+    }
+  }
+
+  private void report(Map<String, double[][]> cells) {
+    System.out.printf("%n%-12s %-6s %10s %9s %9s %8s%n", "concurrency", "mode", "txn/s", "p50 ms", "p99 ms", "ratio");
+    double ratioAtLast = Double.NaN;
+    for (int i = 0; i < concurrency.length; i++) {
+      double[] raw = medians(cells.get("raw"), i);
+      double[] synod = medians(cells.get("synod"), i);
+      double ratio = synod[0] / raw[0];
+      System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f%n", concurrency[i], "raw", raw[0], raw[1], raw[2]);
+      System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f %8.2f%n", concurrency[i], "synod", synod[0], synod[1], synod[2], ratio);
+      if (concurrency[i] == 32 || i == concurrency.length - 1) {
+        ratioAtLast = ratio;
+      }
+    }
+    int last = java.util.Arrays.stream(concurrency).anyMatch(c -> c == 32) ? 32 : concurrency[concurrency.length - 1];
+    System.out.printf("(medians of %d rounds; ratio = synod txn/s / raw txn/s)%n", rounds);
+    System.out.printf("ratio at %d: %.2f%n", last, ratioAtLast);
+  }
+
+  private double[] medians(double[][] cells, int concurrencyIndex) {
+    double[] out = new double[3];
+    for (int metric = 0; metric < 3; metric++) {
+      double[] values = new double[rounds];
+      for (int round = 0; round < rounds; round++) {
+        values[round] = cells[concurrencyIndex * rounds + round][metric];
+      }
+      out[metric] = LoadRun.median(values);
+    }
+    return out;
+  }
+
+  private static void createTable(String url, String user) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url, user, ""); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE bench (id BIGSERIAL PRIMARY KEY, worker INT NOT NULL, seq BIGINT NOT NULL,"
+          + " payload TEXT NOT NULL)");
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  /** The baseline: the same two prepared transactions, driven directly, one connection pair per worker. */
+  static final class RawTwoPhaseCommit implements AutoCloseable {
+    private final List<Connection[]> connections = new ArrayList<>();
+    private final List<PreparedStatement[]> inserts = new ArrayList<>();
+
+    RawTwoPhaseCommit(String urlA, String urlB, String user, int workers) throws SQLException {
+      for (int w = 0; w < workers; w++) {
+        Connection a = DriverManager.getConnection(urlA, user, "");
+        Connection b = DriverManager.getConnection(urlB, user, "");
+        connections.add(new Connection[] {a, b});
+        inserts.add(new PreparedStatement[] {a.prepareStatement(INSERT), b.prepareStatement(INSERT)});
+      }
+    }
+
+    void run(int worker, long seq) throws SQLException {
+      Connection[] pair = connections.get(worker);
+      PreparedStatement[] insert = inserts.get(worker);
+      String gid = "raw_" + worker + "_" + seq + "_" + System.nanoTime();
+      for (int i = 0; i < 2; i++) {
+        try (Statement s = pair[i].createStatement()) {
+          s.execute("BEGIN");
+          insert[i].setInt(1, worker);
+          insert[i].setLong(2, seq);
+          insert[i].setString(3, "raw");
+          insert[i].executeUpdate();
+          s.execute("PREPARE TRANSACTION '" + gid + "'");
+        }
+      }
+      for (int i = 0; i < 2; i++) {
+        try (Statement s = pair[i].createStatement()) {
+          s.execute("COMMIT PREPARED '" + gid + "'");
+        }
+      }
+    }
+
+    @Override
+    public void close() throws SQLException {
+      for (Connection[] pair : connections) {
+        pair[0].close();
+        pair[1].close();
+      }
+    }
+  }
+}

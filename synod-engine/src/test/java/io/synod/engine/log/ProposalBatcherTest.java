@@ -1,0 +1,76 @@
+package io.synod.engine.log;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.synod.core.txn.TxnCommand;
+import io.synod.core.txn.TxnOutcome;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class ProposalBatcherTest {
+  private final List<List<TxnCommand>> sent = new ArrayList<>();
+  private final List<CompletableFuture<List<TxnOutcome>>> replies = new ArrayList<>();
+
+  private CompletableFuture<List<TxnOutcome>> sender(List<TxnCommand> commands) {
+    sent.add(commands);
+    CompletableFuture<List<TxnOutcome>> reply = new CompletableFuture<>();
+    replies.add(reply);
+    return reply;
+  }
+
+  private static TxnCommand complete(String key) {
+    return new TxnCommand.Complete(key, 1);
+  }
+
+  private static List<TxnOutcome> outcomes(List<TxnCommand> commands) {
+    List<TxnOutcome> out = new ArrayList<>();
+    commands.forEach(c -> out.add(new TxnOutcome.Refused(null, c.txnKey())));
+    return out;
+  }
+
+  @Test
+  void commandsQueuedWhileEntriesAreInFlightGoOutTogetherInOrder() {
+    ProposalBatcher batcher = new ProposalBatcher(1, 100, this::sender);
+    var first = batcher.submit(complete("a"));
+    var second = batcher.submit(complete("b"));
+    var third = batcher.submit(complete("c"));
+    assertThat(sent).hasSize(1);
+
+    replies.get(0).complete(outcomes(sent.get(0)));
+
+    assertThat(sent).hasSize(2);
+    assertThat(sent.get(1)).extracting(TxnCommand::txnKey).containsExactly("b", "c");
+    replies.get(1).complete(outcomes(sent.get(1)));
+    assertThat(((TxnOutcome.Refused) first.join()).why()).isEqualTo("a");
+    assertThat(((TxnOutcome.Refused) second.join()).why()).isEqualTo("b");
+    assertThat(((TxnOutcome.Refused) third.join()).why()).isEqualTo("c");
+  }
+
+  @Test
+  void aFailedEntryFailsEveryCommandInItAndFreesItsSlot() {
+    ProposalBatcher batcher = new ProposalBatcher(1, 100, this::sender);
+    var first = batcher.submit(complete("a"));
+    var second = batcher.submit(complete("b"));
+
+    replies.get(0).completeExceptionally(new IllegalStateException("not leader"));
+
+    assertThat(first).isCompletedExceptionally();
+    assertThat(sent).hasSize(2);
+    replies.get(1).complete(outcomes(sent.get(1)));
+    assertThat(second.join()).isInstanceOf(TxnOutcome.Refused.class);
+  }
+
+  @Test
+  void aFullQueueRefusesWithAClearError() {
+    ProposalBatcher batcher = new ProposalBatcher(1, 1, this::sender);
+    batcher.submit(complete("a"));
+    batcher.submit(complete("b"));
+
+    var refused = batcher.submit(complete("c"));
+
+    assertThat(refused).isCompletedExceptionally();
+    assertThat(refused.exceptionNow()).hasMessageContaining("queue is full");
+  }
+}
