@@ -59,7 +59,7 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
     Path work = Files.createTempDirectory("synod-bench-2pc");
     System.out.printf("synod bench 2pc: %d round(s) of %.0f s per cell after %.0f s warm-up; work dir %s%n",
         rounds, seconds, warmupSeconds, work);
-    try (EmbeddedPostgres pg = EmbeddedPostgres.start(work.resolve("pg"), 2 * maxConcurrency + 20)) {
+    try (EmbeddedPostgres pg = EmbeddedPostgres.start(work.resolve("pg"), 4 * maxConcurrency + 20)) {
       String urlA = pg.createDatabase("bench_a");
       String urlB = pg.createDatabase("bench_b");
       createTable(urlA, pg.user());
@@ -179,12 +179,13 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
           insert[i].setLong(2, seq);
           insert[i].setString(3, "raw");
           insert[i].executeUpdate();
-          s.execute("PREPARE TRANSACTION '" + gid + "'");
+          // gids are unique per server, not per database: one name per branch
+          s.execute("PREPARE TRANSACTION '" + gid + "_" + i + "'");
         }
       }
       for (int i = 0; i < 2; i++) {
         try (Statement s = pair[i].createStatement()) {
-          s.execute("COMMIT PREPARED '" + gid + "'");
+          s.execute("COMMIT PREPARED '" + gid + "_" + i + "'");
         }
       }
     }

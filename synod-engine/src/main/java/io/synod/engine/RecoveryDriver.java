@@ -4,7 +4,6 @@ import io.synod.api.spi.Participant;
 import io.synod.api.spi.ParticipantException;
 import io.synod.core.txn.TxnCommand;
 import io.synod.core.txn.TxnOutcome;
-import io.synod.core.txn.TxnPhase;
 import io.synod.core.txn.TxnRecord;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,8 +23,6 @@ import org.slf4j.LoggerFactory;
  *
  * <ol>
  *   <li>a barrier entry, so the applied state includes everything committed before the pass;
- *   <li>transactions begun but undecided, with no live run: their coordinator is gone, so they
- *       are decided abort (presumed abort, now recorded);
  *   <li>transactions decided but not complete, with no live run: the decision is sent to every
  *       participant until each acknowledges, then Complete is recorded;
  *   <li>every participant's in-doubt gids with our prefix and no live run: committed if the log
@@ -47,7 +44,11 @@ final class RecoveryDriver implements AutoCloseable {
       });
 
   /** What one pass did, for logs and tests. */
-  record Pass(int abortedOrphans, int finishedDecided, int resolvedInDoubt, int stillInDoubt) {}
+  record Pass(int finishedDecided, int resolvedInDoubt, int skippedLive) {
+    boolean quiet() {
+      return finishedDecided == 0 && resolvedInDoubt == 0 && skippedLive == 0;
+    }
+  }
 
   RecoveryDriver(Coordinator coordinator) {
     this.coordinator = coordinator;
@@ -67,7 +68,7 @@ final class RecoveryDriver implements AutoCloseable {
     try {
       if (coordinator.log().isLeaderReady()) {
         Pass pass = runPass();
-        if (pass.abortedOrphans() + pass.finishedDecided() + pass.resolvedInDoubt() > 0) {
+        if (pass.finishedDecided() + pass.resolvedInDoubt() > 0) {
           LOG.info("recovery pass: {}", pass);
         }
       }
@@ -79,27 +80,15 @@ final class RecoveryDriver implements AutoCloseable {
   /** One pass; synchronous. Package-private so tests can run a pass and check its result. */
   Pass runPass() throws Exception {
     coordinator.log().barrier().get(coordinator.logTimeout().toMillis(), TimeUnit.MILLISECONDS);
-    int orphans = abortOrphans();
     int finished = finishDecided();
     int[] inDoubt = resolveInDoubt();
-    return new Pass(orphans, finished, inDoubt[0], inDoubt[1]);
-  }
-
-  private int abortOrphans() throws Exception {
-    int count = 0;
-    for (TxnRecord record : coordinator.log().read(sm -> sm.unfinished())) {
-      if (record.phase() == TxnPhase.BEGUN && !coordinator.isLive(record.txnKey())) {
-        decideAbort(record.txnKey(), "coordinator lost before the decision (presumed abort)");
-        count++;
-      }
-    }
-    return count;
+    return new Pass(finished, inDoubt[0], inDoubt[1]);
   }
 
   private int finishDecided() throws Exception {
     int count = 0;
     for (TxnRecord record : coordinator.log().read(sm -> sm.unfinished())) {
-      if (record.phase().isDecided() && !coordinator.isLive(record.txnKey())) {
+      if (!coordinator.isLive(record.txnKey())) {
         resolveEverywhere(record.txnKey(), record.phase().isCommit(), record.stores());
         count++;
       }
@@ -118,14 +107,19 @@ final class RecoveryDriver implements AutoCloseable {
     int resolved = 0;
     int skipped = 0;
     for (var entry : holders.entrySet()) {
-      String key = entry.getKey().substring(prefix.length());
+      Optional<String> parsed = coordinator.keyOf(entry.getKey());
+      if (parsed.isEmpty()) {
+        LOG.warn("in-doubt {} has our prefix but no transaction key; leaving it alone", entry.getKey());
+        continue;
+      }
+      String key = parsed.get();
       if (coordinator.isLive(key)) {
         skipped++;
         continue;
       }
       Optional<TxnRecord> record = coordinator.log().read(sm -> sm.byKey(key));
       boolean commit;
-      if (record.isEmpty() || record.get().phase() == TxnPhase.BEGUN) {
+      if (record.isEmpty()) {
         commit = decideAbort(key, "prepared in a store but never decided (presumed abort)")
             .phase().isCommit();
       } else {
@@ -142,15 +136,16 @@ final class RecoveryDriver implements AutoCloseable {
 
   private TxnRecord decideAbort(String key, String why) throws Exception {
     TxnOutcome outcome = coordinator.log()
-        .propose(new TxnCommand.Decide(key, false, why, coordinator.nowMs()))
+        .propose(TxnCommand.Decide.tombstone(key, why, coordinator.nowMs()))
         .get(coordinator.logTimeout().toMillis(), TimeUnit.MILLISECONDS);
     return outcome.record();
   }
 
   private void resolveEverywhere(String key, boolean commit, List<String> stores) throws Exception {
-    String gid = coordinator.gidOf(key);
     List<CompletableFuture<Void>> acks = new ArrayList<>();
-    for (String store : stores) {
+    for (int i = 0; i < stores.size(); i++) {
+      String store = stores.get(i);
+      String gid = coordinator.gidOf(key, i);
       Participant participant = coordinator.participant(store);
       if (participant == null) {
         throw new IllegalStateException("transaction " + gid + " names store '" + store

@@ -68,9 +68,12 @@ public final class SynodNode implements AutoCloseable {
     return log.selfId();
   }
 
-  /** Runs a recovery pass now and waits for it; returns a one-line summary. */
-  public String recoverNow() throws Exception {
-    return recovery.runPass().toString();
+  /**
+   * Runs a recovery pass now and waits for it. Returns true if the pass found nothing to do: no
+   * decided transaction unfinished, no in-doubt transaction in any store.
+   */
+  public boolean recoverNow() throws Exception {
+    return recovery.runPass().quiet();
   }
 
   RatisLog log() {

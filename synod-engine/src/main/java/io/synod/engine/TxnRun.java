@@ -32,19 +32,22 @@ import org.slf4j.LoggerFactory;
  * One two-phase commit, driven from arrival to outcome on one virtual thread.
  *
  * <pre>
- *   propose Begin ──────────────┐  (in parallel: the log's fsync overlaps the stores' prepares)
- *   prepare at every store ─────┤
- *                               ▼
- *   all voted commit and Begin applied? ── yes ─► propose Decide(commit) ─► commit at every store
- *                               │                       (applied = durable on a majority)
- *                               no ──────────► propose Decide(abort) ──► roll back every store
- *                                                                             │
- *   propose Complete (not waited for) ◄───────────────────────────────────────┘
+ *   prepare at every store (in parallel)
+ *         │
+ *   all voted commit? ── yes ─► propose Decide(commit) ─► applied (durable on a majority)
+ *         │                                                  └─► commit at every store
+ *         no ──────────────► propose Decide(abort) ─────────────► roll back every store
+ *                                                                      │
+ *   propose Complete (not waited for) ◄────────────────────────────────┘
  * </pre>
  *
- * The decision that counts is the one the log applied, not the one proposed: a user abort or a
- * recovery pass may have decided first. If the log cannot say whether the commit decision was
- * applied, the run stops without touching the stores and recovery finishes it from the log.
+ * Nothing is logged before the decision: until then the transaction exists only here and in the
+ * stores' prepared transactions, and if this coordinator dies, recovery finds those with no
+ * decision in the log and rolls them back (presumed abort). The decision that counts is the one
+ * the log applied, not the one proposed: an abort request or a recovery tombstone may have come
+ * first, or the coordination id may turn out to be taken. If the log cannot say whether a commit
+ * decision was applied, the run stops without touching the stores and recovery finishes it from
+ * the log.
  */
 final class TxnRun {
   private static final Logger LOG = LoggerFactory.getLogger(TxnRun.class);
@@ -52,8 +55,10 @@ final class TxnRun {
   private final Coordinator coordinator;
   private final CoordinationRequest request;
   private final String txnKey;
-  private final String gid;
+  /** The branch gid at each participating store, in request order. */
+  private final Map<String, String> gids = new LinkedHashMap<>();
   private final long startNanos = System.nanoTime();
+  private final long startedAtMs;
   private final CompletableFuture<CoordinationResult> result = new CompletableFuture<>();
   private volatile TransactionState state = TransactionState.INITIATED;
   private volatile String error;
@@ -62,7 +67,11 @@ final class TxnRun {
     this.coordinator = coordinator;
     this.request = request;
     this.txnKey = txnKey;
-    this.gid = coordinator.gidOf(txnKey);
+    this.startedAtMs = coordinator.nowMs();
+    List<String> stores = request.participatingStores();
+    for (int i = 0; i < stores.size(); i++) {
+      gids.put(stores.get(i), coordinator.gidOf(txnKey, i));
+    }
   }
 
   String txnKey() {
@@ -93,7 +102,7 @@ final class TxnRun {
           request.coordinationType(), request.participatingStores(), coordinator.nowMs()));
       run();
     } catch (RuntimeException e) {
-      LOG.error("coordination {} ({}) failed unexpectedly", request.coordinationId(), gid, e);
+      LOG.error("coordination {} (key {}) failed unexpectedly", request.coordinationId(), txnKey, e);
       fail(new SynodException(ErrorCode.INTERNAL, "coordination " + request.coordinationId()
           + " failed unexpectedly: " + e, e));
     } finally {
@@ -104,33 +113,16 @@ final class TxnRun {
   }
 
   private void run() {
-    long now = coordinator.nowMs();
     Duration prepareBudget = min(coordinator.config().prepareTimeout(), request.timeout());
-    CompletableFuture<TxnOutcome> begun = coordinator.log().propose(new TxnCommand.Begin(
-        txnKey, request.coordinationId(), request.participatingStores(),
-        request.operations().size(), now, now + prepareBudget.toMillis()));
     state = TransactionState.PREPARING;
     Map<String, Vote> votes = prepareAll(prepareBudget);
+    decide(votes);
+  }
 
-    TxnOutcome beginOutcome;
-    try {
-      beginOutcome = begun.get(coordinator.logTimeout().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException | TimeoutException | InterruptedException e) {
-      // The Begin may or may not be in the log; no commit decision can be, so roll back.
-      abortLocally(votes, "coordinator log did not record the transaction: " + causeOf(e));
-      return;
-    }
-    switch (beginOutcome) {
-      case TxnOutcome.Begun b -> decide(votes);
-      case TxnOutcome.Duplicate d -> {
-        rollbackAll(votes);
-        finishFromRecord(d.record());
-      }
-      default -> {
-        rollbackAll(votes);
-        finishFromRecord(beginOutcome.record() == null ? null : beginOutcome.record());
-      }
-    }
+  /** The Decide entry for this run; an abort request uses it too, so both carry the same facts. */
+  TxnCommand.Decide decision(boolean commit, String reason) {
+    return new TxnCommand.Decide(txnKey, request.coordinationId(), request.participatingStores(),
+        request.operations().size(), commit, reason, startedAtMs, coordinator.nowMs());
   }
 
   private Map<String, Vote> prepareAll(Duration budget) {
@@ -141,8 +133,9 @@ final class TxnRun {
     for (String store : request.participatingStores()) {
       Participant participant = coordinator.participant(store);
       List<SqlOperation> ops = operationsFor(store);
+      String gid = gids.get(store);
       CompletableFuture<Vote> call = CompletableFuture.supplyAsync(
-          () -> participant.prepare(gid, ops, perCall), coordinator.executor());
+          () -> participant.prepare(gid, ops, perCall), coordinator.storeCalls());
       // A prepare that answers after we stopped waiting must not stay prepared.
       call.thenAccept(v -> {
         if (voted.incrementAndGet() < stores) {
@@ -153,7 +146,7 @@ final class TxnRun {
           .completeOnTimeout(Vote.abort(AbortReason.TIMEOUT, "store '" + store
               + "' did not vote within " + perCall.toMillis() + " ms"), perCall.toMillis(),
               TimeUnit.MILLISECONDS));
-      lateVoteRollback(call, pending.get(store), participant);
+      lateVoteRollback(call, pending.get(store), participant, gid);
     }
     Map<String, Vote> votes = new LinkedHashMap<>();
     pending.forEach((store, vote) -> votes.put(store, vote.join()));
@@ -161,7 +154,7 @@ final class TxnRun {
   }
 
   private void lateVoteRollback(CompletableFuture<Vote> call, CompletableFuture<Vote> waited,
-      Participant participant) {
+      Participant participant, String gid) {
     call.thenAcceptBoth(waited, (actual, seen) -> {
       if (actual instanceof Vote.Commit && seen instanceof Vote.Abort a
           && a.reason() == AbortReason.TIMEOUT) {
@@ -191,14 +184,20 @@ final class TxnRun {
     }
     TxnOutcome decided;
     try {
-      decided = coordinator.log().propose(new TxnCommand.Decide(txnKey, commit, abortReason,
-          coordinator.nowMs())).get(coordinator.logTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      decided = coordinator.log().propose(decision(commit, abortReason))
+          .get(coordinator.logTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException | InterruptedException e) {
       if (commit) {
         unknownOutcome(e);
       } else {
         abortLocally(votes, abortReason);
       }
+      return;
+    }
+    if (decided instanceof TxnOutcome.Duplicate duplicate) {
+      // Another coordinator decided this coordination id first: ours must leave no trace.
+      rollbackAll(votes);
+      finishFromRecord(duplicate.record());
       return;
     }
     TxnRecord record = decided.record();
@@ -229,7 +228,7 @@ final class TxnRun {
     int stores = request.participatingStores().size();
     List<CompletableFuture<Void>> acks = new ArrayList<>();
     for (String store : request.participatingStores()) {
-      acks.add(coordinator.resolver().resolve(coordinator.participant(store), gid, true)
+      acks.add(coordinator.resolver().resolve(coordinator.participant(store), gids.get(store), true)
           .thenRun(() -> {
             if (acked.incrementAndGet() < stores) {
               FaultPoints.hit(FaultPoints.AFTER_SOME_COMMITS);
@@ -240,8 +239,8 @@ final class TxnRun {
     try {
       all.get(coordinator.config().commitTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
-      LOG.warn("coordination {} ({}) decided commit; not every store acknowledged within {}",
-          request.coordinationId(), gid, coordinator.config().commitTimeout());
+      LOG.warn("coordination {} (key {}) decided commit; not every store acknowledged within {}",
+          request.coordinationId(), txnKey, coordinator.config().commitTimeout());
       result.complete(snapshot());
       all.join();
     } catch (ExecutionException | InterruptedException e) {
@@ -259,13 +258,13 @@ final class TxnRun {
       // An abort vote leaves nothing behind, except a timeout: that prepare may still land.
       if (vote instanceof Vote.Commit || (vote instanceof Vote.Abort a
           && a.reason() == AbortReason.TIMEOUT)) {
-        done.add(coordinator.resolver().resolve(coordinator.participant(store), gid, false));
+        done.add(coordinator.resolver().resolve(coordinator.participant(store), gids.get(store), false));
       }
     });
     try {
       CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).join();
     } catch (RuntimeException e) {
-      LOG.warn("rollback of {} incomplete, recovery will finish it: {}", gid, e.getMessage());
+      LOG.warn("rollback of key {} incomplete, recovery will finish it: {}", txnKey, e.getMessage());
     }
   }
 
@@ -301,12 +300,7 @@ final class TxnRun {
   }
 
   private void finishFromRecord(TxnRecord record) {
-    CoordinationResult first = record == null || record.coordinationId() == null
-        ? new CoordinationResult(request.coordinationId(), false, TransactionState.ABORTED,
-            "aborted before it began (by an abort request or recovery)", elapsedMs(),
-            request.participatingStores(), 0, request.operations().size())
-        : Coordinator.resultOf(record);
-    result.complete(first);
+    result.complete(Coordinator.resultOf(record));
     coordinator.forget(this);
   }
 

@@ -13,18 +13,17 @@ import java.util.List;
  *
  * <pre>
  * command  := tag:u8 body
- *   Begin    (tag 1) := txnKey:str coordinationId:str stores:strs operationCount:i32 atMs:i64 deadlineAtMs:i64
- *   Decide   (tag 2) := txnKey:str commit:bool reason:nstr atMs:i64
+ *   Decide   (tag 2) := txnKey:str coordinationId:nstr stores:strs operationCount:i32 commit:bool
+ *                       reason:nstr startedAtMs:i64 atMs:i64
  *   Complete (tag 3) := txnKey:str atMs:i64
  * record   := txnKey:str coordinationId:nstr stores:strs operationCount:i32 phase:u8 reason:nstr
- *             startedAtMs:i64 deadlineAtMs:i64 decidedAtMs:i64 completedAtMs:i64
- * outcome  := tag:u8 (1 Begun | 2 Duplicate | 3 Decided | 4 Completed | 5 Refused) hasRecord:bool
+ *             startedAtMs:i64 decidedAtMs:i64 completedAtMs:i64
+ * outcome  := tag:u8 (2 Duplicate | 3 Decided | 4 Completed | 5 Refused) hasRecord:bool
  *             record? [why:str if Refused]
  * strs     := count:u16 str*
  * </pre>
  */
 public final class TxnCodec {
-  private static final int BEGIN = 1;
   private static final int DECIDE = 2;
   private static final int COMPLETE = 3;
 
@@ -32,20 +31,15 @@ public final class TxnCodec {
 
   public static void writeCommand(DataOutput out, TxnCommand command) throws IOException {
     switch (command) {
-      case TxnCommand.Begin b -> {
-        out.writeByte(BEGIN);
-        out.writeUTF(b.txnKey());
-        out.writeUTF(b.coordinationId());
-        writeStrings(out, b.stores());
-        out.writeInt(b.operationCount());
-        out.writeLong(b.atMs());
-        out.writeLong(b.deadlineAtMs());
-      }
       case TxnCommand.Decide d -> {
         out.writeByte(DECIDE);
         out.writeUTF(d.txnKey());
+        writeNullable(out, d.coordinationId());
+        writeStrings(out, d.stores());
+        out.writeInt(d.operationCount());
         out.writeBoolean(d.commit());
         writeNullable(out, d.reason());
+        out.writeLong(d.startedAtMs());
         out.writeLong(d.atMs());
       }
       case TxnCommand.Complete c -> {
@@ -59,12 +53,9 @@ public final class TxnCodec {
   public static TxnCommand readCommand(DataInput in) throws IOException {
     int tag = in.readUnsignedByte();
     return switch (tag) {
-      case BEGIN ->
-          new TxnCommand.Begin(
-              in.readUTF(), in.readUTF(), readStrings(in), in.readInt(), in.readLong(),
-              in.readLong());
       case DECIDE ->
-          new TxnCommand.Decide(in.readUTF(), in.readBoolean(), readNullable(in), in.readLong());
+          new TxnCommand.Decide(in.readUTF(), readNullable(in), readStrings(in), in.readInt(),
+              in.readBoolean(), readNullable(in), in.readLong(), in.readLong());
       case COMPLETE -> new TxnCommand.Complete(in.readUTF(), in.readLong());
       default -> throw new IOException("unknown transaction command tag " + tag);
     };
@@ -78,7 +69,6 @@ public final class TxnCodec {
     out.writeByte(r.phase().ordinal());
     writeNullable(out, r.reason());
     out.writeLong(r.startedAtMs());
-    out.writeLong(r.deadlineAtMs());
     out.writeLong(r.decidedAtMs());
     out.writeLong(r.completedAtMs());
   }
@@ -94,13 +84,12 @@ public final class TxnCodec {
     }
     return new TxnRecord(
         key, coordinationId, stores, operationCount, TxnPhase.values()[phase], readNullable(in),
-        in.readLong(), in.readLong(), in.readLong(), in.readLong());
+        in.readLong(), in.readLong(), in.readLong());
   }
 
   public static void writeOutcome(DataOutput out, TxnOutcome outcome) throws IOException {
     int tag =
         switch (outcome) {
-          case TxnOutcome.Begun b -> 1;
           case TxnOutcome.Duplicate d -> 2;
           case TxnOutcome.Decided d -> 3;
           case TxnOutcome.Completed c -> 4;
@@ -120,7 +109,6 @@ public final class TxnCodec {
     int tag = in.readUnsignedByte();
     TxnRecord record = in.readBoolean() ? readRecord(in) : null;
     return switch (tag) {
-      case 1 -> new TxnOutcome.Begun(record);
       case 2 -> new TxnOutcome.Duplicate(record);
       case 3 -> new TxnOutcome.Decided(record);
       case 4 -> new TxnOutcome.Completed(record);

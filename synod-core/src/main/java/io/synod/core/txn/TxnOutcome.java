@@ -6,9 +6,6 @@ public sealed interface TxnOutcome {
   /** The record after the command, or the record that made the command a no-op. */
   TxnRecord record();
 
-  /** The transaction was recorded as begun. */
-  record Begun(TxnRecord record) implements TxnOutcome {}
-
   /** The coordination id was used before: {@code record} is the first coordination's. */
   record Duplicate(TxnRecord record) implements TxnOutcome {}
 
@@ -22,8 +19,8 @@ public sealed interface TxnOutcome {
   record Completed(TxnRecord record) implements TxnOutcome {}
 
   /**
-   * The command does not apply to the record's phase (for example a Begin for a key that recovery
-   * already aborted). {@code record} may be null when the key is unknown.
+   * The command does not apply (for example a Complete for a key the log forgot, or a commit
+   * without a coordination id). {@code record} may be null when the key is unknown.
    */
   record Refused(TxnRecord record, String why) implements TxnOutcome {}
 }

@@ -6,12 +6,11 @@ import java.util.Set;
 
 /**
  * The phases the coordinator log records for a transaction. The log records only what recovery
- * needs: that a transaction began, what was decided, and that the decision reached every
- * participant. The finer states of the API (preparing, prepared) live in the driver's memory.
+ * needs: what was decided, and that the decision reached every participant. A transaction that
+ * is not in the log is undecided, and presumed aborted. The earlier states of the API
+ * (initiated, preparing, prepared) live in the driver's memory.
  */
 public enum TxnPhase {
-  /** Begun; the participants are preparing. No decision yet: presumed abort applies. */
-  BEGUN(TransactionState.INITIATED),
   /** Decided commit on a majority; participants are being told. Never reversed. */
   COMMITTING(TransactionState.COMMITTING),
   /** Decided abort; prepared participants are being rolled back. */
@@ -29,10 +28,6 @@ public enum TxnPhase {
     return apiState;
   }
 
-  public boolean isDecided() {
-    return this != BEGUN;
-  }
-
   public boolean isTerminal() {
     return this == COMMITTED || this == ABORTED;
   }
@@ -44,7 +39,6 @@ public enum TxnPhase {
   /** The phases a transaction may move to from this one. */
   Set<TxnPhase> successors() {
     return switch (this) {
-      case BEGUN -> EnumSet.of(COMMITTING, ABORTING);
       case COMMITTING -> EnumSet.of(COMMITTED);
       case ABORTING -> EnumSet.of(ABORTED);
       case COMMITTED, ABORTED -> EnumSet.noneOf(TxnPhase.class);

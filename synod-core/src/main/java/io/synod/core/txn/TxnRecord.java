@@ -9,14 +9,13 @@ import java.util.Objects;
  * @param txnKey the coordinator-made key, unique across the cluster's life; the participants'
  *     gid is {@code <prefix><txnKey>}
  * @param coordinationId the caller's id; null for a tombstone, the abort recorded by recovery for
- *     a gid found prepared in a store that the log never saw begin
+ *     a gid found prepared in a store that the log has no decision for
  * @param stores the participating stores, in request order
  * @param operationCount how many operations the request had
  * @param phase where the transaction is
  * @param reason why it aborted (null unless aborting or aborted)
- * @param startedAtMs leader time at begin
- * @param deadlineAtMs leader time after which the prepare phase gives up
- * @param decidedAtMs leader time of the decision, 0 before
+ * @param startedAtMs leader time the coordination arrived
+ * @param decidedAtMs leader time of the decision
  * @param completedAtMs leader time the decision reached every participant, 0 before
  */
 public record TxnRecord(
@@ -27,7 +26,6 @@ public record TxnRecord(
     TxnPhase phase,
     String reason,
     long startedAtMs,
-    long deadlineAtMs,
     long decidedAtMs,
     long completedAtMs) {
 
@@ -41,12 +39,8 @@ public record TxnRecord(
     return coordinationId == null;
   }
 
-  TxnRecord withPhase(TxnPhase next, String why, long atMs) {
-    long decided = next.isDecided() && !phase.isDecided() ? atMs : decidedAtMs;
-    long completed = next.isTerminal() ? atMs : completedAtMs;
-    String because = why != null ? why : reason;
-    return new TxnRecord(
-        txnKey, coordinationId, stores, operationCount, next, because, startedAtMs, deadlineAtMs,
-        decided, completed);
+  TxnRecord completedAt(TxnPhase next, long atMs) {
+    return new TxnRecord(txnKey, coordinationId, stores, operationCount, next, reason, startedAtMs,
+        decidedAtMs, atMs);
   }
 }

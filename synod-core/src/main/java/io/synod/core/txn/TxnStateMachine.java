@@ -14,18 +14,18 @@ import java.util.Optional;
 /**
  * The atomic-commit state machine: what the replicated log says about every transaction.
  *
- * <p><b>Protocol.</b> Two-phase commit with presumed abort. A transaction is {@code Begin}-ed
- * before or while its participants prepare; its {@code Decide} entry is the decision, and the
- * driver tells participants to commit only after a commit decision has been applied here (that
- * is, is durable on a majority). {@code Complete} records that every participant acknowledged.
- * A gid found prepared in a store with no record here is presumed aborted, and recovery records
- * that presumption as a tombstone ({@code Decide} of an unknown key, abort) before it rolls the
- * gid back, so that no later entry can commit it.
+ * <p><b>Protocol.</b> Two-phase commit with presumed abort. A transaction enters the log with its
+ * {@code Decide} entry, after its participants voted; the driver tells participants to commit
+ * only after a commit decision has been applied here (that is, is durable on a majority). {@code
+ * Complete} records that every participant acknowledged. A transaction with no record here is
+ * undecided and presumed aborted; recovery records that presumption as a tombstone (a {@code
+ * Decide} without coordination id, abort) before it rolls back a gid it found prepared, so that
+ * no later entry can commit it.
  *
  * <p><b>Invariants</b>, checked on every transition: phases only move along {@link
  * TxnPhase#successors()}; the first decision for a key is final (a commit is never reversed, an
- * abort never turned into a commit); a commit decision needs a begun transaction; a coordination
- * id names at most one transaction.
+ * abort never turned into a commit); a commit decision names its coordination; a coordination id
+ * names at most one transaction.
  *
  * <p><b>Purity.</b> {@link #apply} reads nothing but its arguments and this object's maps: no
  * clock, no I/O, no randomness. Times arrive in the commands. Replaying the same entries gives the
@@ -52,7 +52,6 @@ public final class TxnStateMachine {
   public TxnOutcome apply(TxnCommand command) {
     TxnOutcome outcome =
         switch (command) {
-          case TxnCommand.Begin begin -> begin(begin);
           case TxnCommand.Decide decide -> decide(decide);
           case TxnCommand.Complete complete -> complete(complete);
         };
@@ -60,43 +59,29 @@ public final class TxnStateMachine {
     return outcome;
   }
 
-  private TxnOutcome begin(TxnCommand.Begin begin) {
-    String firstKey = keyByCoordinationId.get(begin.coordinationId());
-    if (firstKey != null) {
-      return new TxnOutcome.Duplicate(byKey.get(firstKey));
-    }
-    TxnRecord existing = byKey.get(begin.txnKey());
-    if (existing != null) {
-      return new TxnOutcome.Refused(existing, "transaction key already decided before it began");
-    }
-    check(!begin.stores().isEmpty(), "begin %s without stores", begin.txnKey());
-    TxnRecord record =
-        new TxnRecord(
-            begin.txnKey(), begin.coordinationId(), begin.stores(), begin.operationCount(),
-            TxnPhase.BEGUN, null, begin.atMs(), begin.deadlineAtMs(), 0, 0);
-    byKey.put(record.txnKey(), record);
-    keyByCoordinationId.put(begin.coordinationId(), record.txnKey());
-    return new TxnOutcome.Begun(record);
-  }
-
   private TxnOutcome decide(TxnCommand.Decide decide) {
-    TxnRecord record = byKey.get(decide.txnKey());
-    if (record == null) {
-      if (decide.commit()) {
-        return new TxnOutcome.Refused(null, "cannot commit a transaction the log never saw begin");
+    TxnRecord existing = byKey.get(decide.txnKey());
+    if (existing != null) {
+      return new TxnOutcome.Decided(existing);
+    }
+    if (decide.coordinationId() == null && decide.commit()) {
+      return new TxnOutcome.Refused(null, "a commit decision must name its coordination");
+    }
+    if (decide.coordinationId() != null) {
+      String firstKey = keyByCoordinationId.get(decide.coordinationId());
+      if (firstKey != null) {
+        return new TxnOutcome.Duplicate(byKey.get(firstKey));
       }
-      TxnRecord tombstone =
-          new TxnRecord(
-              decide.txnKey(), null, List.of(), 0, TxnPhase.ABORTING, decide.reason(),
-              decide.atMs(), decide.atMs(), decide.atMs(), 0);
-      byKey.put(tombstone.txnKey(), tombstone);
-      return new TxnOutcome.Decided(tombstone);
+      check(!decide.stores().isEmpty(), "decision %s without stores", decide.txnKey());
     }
-    if (record.phase().isDecided()) {
-      return new TxnOutcome.Decided(record);
+    TxnRecord record = new TxnRecord(decide.txnKey(), decide.coordinationId(), decide.stores(),
+        decide.operationCount(), decide.commit() ? TxnPhase.COMMITTING : TxnPhase.ABORTING,
+        decide.reason(), decide.startedAtMs(), decide.atMs(), 0);
+    byKey.put(record.txnKey(), record);
+    if (record.coordinationId() != null) {
+      keyByCoordinationId.put(record.coordinationId(), record.txnKey());
     }
-    TxnPhase next = decide.commit() ? TxnPhase.COMMITTING : TxnPhase.ABORTING;
-    return new TxnOutcome.Decided(transition(record, next, decide.reason(), decide.atMs()));
+    return new TxnOutcome.Decided(record);
   }
 
   private TxnOutcome complete(TxnCommand.Complete complete) {
@@ -107,21 +92,18 @@ public final class TxnStateMachine {
     if (record.phase().isTerminal()) {
       return new TxnOutcome.Completed(record);
     }
-    if (!record.phase().isDecided()) {
-      return new TxnOutcome.Refused(record, "cannot complete an undecided transaction");
-    }
     TxnPhase next = record.phase() == TxnPhase.COMMITTING ? TxnPhase.COMMITTED : TxnPhase.ABORTED;
-    TxnRecord done = transition(record, next, null, complete.atMs());
+    TxnRecord done = transition(record, next, complete.atMs());
     finishedOrder.addLast(done.txnKey());
     return new TxnOutcome.Completed(done);
   }
 
   /** The one place a phase changes: checks the transition against the successor table. */
-  private TxnRecord transition(TxnRecord record, TxnPhase next, String reason, long atMs) {
+  private TxnRecord transition(TxnRecord record, TxnPhase next, long atMs) {
     check(
         record.phase().successors().contains(next),
         "illegal transition %s -> %s for %s", record.phase(), next, record.txnKey());
-    TxnRecord updated = record.withPhase(next, reason, atMs);
+    TxnRecord updated = record.completedAt(next, atMs);
     byKey.put(updated.txnKey(), updated);
     return updated;
   }

@@ -22,12 +22,15 @@ import org.junit.jupiter.api.Test;
 class TxnStateMachineTest {
   private static final long RETENTION_MS = 1_000;
 
+  private static TxnCommand.Decide decide(String key, String id, boolean commit, long atMs) {
+    return new TxnCommand.Decide(key, id, List.of("pg", "h2"), 2, commit, commit ? null : "why",
+        atMs - 1, atMs);
+  }
+
   @Test
   void commitPathMovesThroughTheLoggedPhases() {
     TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
-    var begun = sm.apply(new TxnCommand.Begin("k1", "c1", List.of("pg", "h2"), 2, 10, 40));
-    assertThat(begun).isInstanceOf(TxnOutcome.Begun.class);
-    assertThat(sm.apply(new TxnCommand.Decide("k1", true, null, 11)).record().phase())
+    assertThat(sm.apply(decide("k1", "c1", true, 11)).record().phase())
         .isEqualTo(TxnPhase.COMMITTING);
     assertThat(sm.apply(new TxnCommand.Complete("k1", 12)).record().phase())
         .isEqualTo(TxnPhase.COMMITTED);
@@ -37,8 +40,8 @@ class TxnStateMachineTest {
   @Test
   void aRepeatedCoordinationIdReturnsTheFirstTransaction() {
     TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
-    sm.apply(new TxnCommand.Begin("k1", "c1", List.of("pg"), 1, 10, 40));
-    var second = sm.apply(new TxnCommand.Begin("k2", "c1", List.of("pg"), 1, 11, 40));
+    sm.apply(decide("k1", "c1", true, 10));
+    var second = sm.apply(decide("k2", "c1", true, 11));
     assertThat(second).isInstanceOf(TxnOutcome.Duplicate.class);
     assertThat(second.record().txnKey()).isEqualTo("k1");
     assertThat(sm.byKey("k2")).isEmpty();
@@ -47,40 +50,37 @@ class TxnStateMachineTest {
   @Test
   void theFirstDecisionWinsAndACommitIsNeverReversed() {
     TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
-    sm.apply(new TxnCommand.Begin("k1", "c1", List.of("pg"), 1, 10, 40));
-    sm.apply(new TxnCommand.Decide("k1", true, null, 11));
-    var abort = sm.apply(new TxnCommand.Decide("k1", false, "user abort", 12));
+    sm.apply(decide("k1", "c1", true, 11));
+    var abort = sm.apply(decide("k1", "c1", false, 12));
     assertThat(abort.record().phase()).isEqualTo(TxnPhase.COMMITTING);
   }
 
   @Test
-  void recoveryTombstoneRefusesALateBeginAndCommit() {
+  void recoveryTombstoneRefusesALateCommit() {
     TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
-    var tombstone = sm.apply(new TxnCommand.Decide("k9", false, "presumed abort", 5));
+    var tombstone = sm.apply(TxnCommand.Decide.tombstone("k9", "presumed abort", 5));
     assertThat(tombstone.record().phase()).isEqualTo(TxnPhase.ABORTING);
     assertThat(tombstone.record().isTombstone()).isTrue();
-    assertThat(sm.apply(new TxnCommand.Begin("k9", "c9", List.of("pg"), 1, 6, 40)))
-        .isInstanceOf(TxnOutcome.Refused.class);
-    assertThat(sm.apply(new TxnCommand.Decide("k9", true, null, 7)).record().phase())
+    assertThat(sm.apply(decide("k9", "c9", true, 7)).record().phase())
         .isEqualTo(TxnPhase.ABORTING);
+    assertThat(sm.byCoordinationId("c9")).isEmpty();
   }
 
   @Test
-  void commitOfAnUnknownTransactionIsRefused() {
+  void aCommitWithoutCoordinationIdIsRefused() {
     TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
-    assertThat(sm.apply(new TxnCommand.Decide("k1", true, null, 5)))
-        .isInstanceOf(TxnOutcome.Refused.class);
+    var refused = sm.apply(new TxnCommand.Decide("k1", null, List.of(), 0, true, null, 5, 5));
+    assertThat(refused).isInstanceOf(TxnOutcome.Refused.class);
     assertThat(sm.byKey("k1")).isEmpty();
   }
 
   @Test
   void finishedTransactionsAreForgottenAfterRetentionButUnfinishedOnesNever() {
     TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
-    sm.apply(new TxnCommand.Begin("done", "c1", List.of("pg"), 1, 0, 40));
-    sm.apply(new TxnCommand.Decide("done", false, "x", 1));
+    sm.apply(decide("done", "c1", false, 1));
     sm.apply(new TxnCommand.Complete("done", 2));
-    sm.apply(new TxnCommand.Begin("open", "c2", List.of("pg"), 1, 3, 40));
-    sm.apply(new TxnCommand.Begin("late", "c3", List.of("pg"), 1, 2 + RETENTION_MS + 1, 40));
+    sm.apply(decide("open", "c2", true, 3));
+    sm.apply(decide("late", "c3", true, 2 + RETENTION_MS + 1));
     assertThat(sm.byCoordinationId("c1")).isEmpty();
     assertThat(sm.byCoordinationId("c2")).isPresent();
   }
@@ -93,14 +93,14 @@ class TxnStateMachineTest {
     for (TxnCommand command : history) {
       TxnOutcome outcome = sm.apply(command);
       TxnRecord record = outcome.record();
-      if (record != null && record.phase().isDecided()) {
+      if (record != null) {
         Boolean commit = record.phase().isCommit();
         Boolean before = firstDecision.putIfAbsent(record.txnKey(), commit);
         assertThat(before == null || before.equals(commit))
             .as("decision of %s changed", record.txnKey()).isTrue();
       }
       if (record != null && record.phase().isCommit()) {
-        assertThat(record.isTombstone()).as("commit without begin").isFalse();
+        assertThat(record.isTombstone()).as("commit without coordination").isFalse();
       }
       if (outcome instanceof TxnOutcome.Refused r && command instanceof TxnCommand.Decide d
           && d.commit()) {
@@ -150,9 +150,8 @@ class TxnStateMachineTest {
       now += 3;
       timed.add(
           switch (c) {
-            case TxnCommand.Begin b ->
-                new TxnCommand.Begin(b.txnKey(), b.coordinationId(), b.stores(), b.operationCount(), now, now + 30);
-            case TxnCommand.Decide d -> new TxnCommand.Decide(d.txnKey(), d.commit(), d.reason(), now);
+            case TxnCommand.Decide d -> new TxnCommand.Decide(d.txnKey(), d.coordinationId(),
+                d.stores(), d.operationCount(), d.commit(), d.reason(), now - 1, now);
             case TxnCommand.Complete x -> new TxnCommand.Complete(x.txnKey(), now);
           });
     }
@@ -162,14 +161,13 @@ class TxnStateMachineTest {
   @Provide
   Arbitrary<TxnCommand> commands() {
     Arbitrary<String> keys = Arbitraries.of("k1", "k2", "k3", "k4");
-    Arbitrary<String> ids = Arbitraries.of("c1", "c2", "c3");
-    Arbitrary<TxnCommand> begin =
-        Combinators.combine(keys, ids, Arbitraries.of(List.of("pg"), List.of("pg", "maria")))
-            .as((k, id, stores) -> new TxnCommand.Begin(k, id, stores, stores.size(), 0, 30));
     Arbitrary<TxnCommand> decide =
-        Combinators.combine(keys, Arbitraries.of(true, false), Arbitraries.of(null, "why"))
-            .as((k, commit, why) -> new TxnCommand.Decide(k, commit, why, 0));
+        Combinators.combine(keys, Arbitraries.of("c1", "c2", "c3", null),
+                Arbitraries.of(true, false), Arbitraries.of(null, "why"))
+            .as((k, id, commit, why) -> id == null
+                ? TxnCommand.Decide.tombstone(k, why, 0)
+                : new TxnCommand.Decide(k, id, List.of("pg", "maria"), 2, commit, why, 0, 0));
     Arbitrary<TxnCommand> complete = keys.map(k -> new TxnCommand.Complete(k, 0));
-    return Arbitraries.oneOf(begin, decide, complete);
+    return Arbitraries.oneOf(decide, complete);
   }
 }
