@@ -19,12 +19,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
+import java.security.SecureRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
@@ -36,8 +37,9 @@ import java.util.function.LongSupplier;
  * forgotten after its Complete is applied, so recovery never touches a transaction a live run
  * owns, and always owns every transaction no run does.
  *
- * <p>Global transaction ids are {@code synod_<cluster>_<key>_<store index>}, with a random
- * 128-bit key made here (outside the state machine) and carried in the Decide entry.
+ * <p>Global transaction ids are {@code synod_<cluster>_<key>_<store index>}, with a 128-bit
+ * key made here (outside the state machine: a random nonce per coordinator and a counter) and
+ * carried in the Decide entry.
  */
 public final class Coordinator implements CoordinationService {
   private final CoordinatorLog log;
@@ -47,20 +49,26 @@ public final class Coordinator implements CoordinationService {
   private final LongSupplier clockMs;
   private final String gidPrefix;
   private final RequestValidator validator;
-  /** Runs mostly wait on futures: a virtual thread each. */
-  private final ExecutorService runs = Executors.newVirtualThreadPerTaskExecutor();
   /**
-   * Store calls (JDBC) run on platform threads: measured on 2 cores, a prepare over pgjdbc took
-   * 2.5 ms on virtual threads and 1.6 ms on platform threads, the difference being the socket
-   * poller hand-offs of virtual threads. The pool grows with concurrent store calls, which the
-   * stores' own connection pools bound.
+   * Runs and store calls (JDBC) run on platform threads: measured on 2 cores, a prepare over
+   * pgjdbc took 2.5 ms on virtual threads and 1.6 ms on platform threads, the difference being
+   * the socket poller hand-offs of virtual threads. Both pools grow with concurrent
+   * coordinations (bounded by active_transactions_max) and reuse idle threads.
    */
+  private final ExecutorService runs = Executors.newCachedThreadPool(
+      Thread.ofPlatform().daemon().name("synod-run-", 0).factory());
   private final ExecutorService storeCalls = Executors.newCachedThreadPool(
       Thread.ofPlatform().daemon().name("synod-store-", 0).factory());
   private final Resolver resolver;
   private final Map<String, TxnRun> liveById = new ConcurrentHashMap<>();
   private final Map<String, TxnRun> liveByKey = new ConcurrentHashMap<>();
   private final Duration logTimeout;
+  /**
+   * Keys are this coordinator's random 64-bit nonce followed by a counter: unique without a
+   * SecureRandom call (a read of /dev/urandom under a lock) per transaction.
+   */
+  private final String keyNonce = String.format("%016x", new SecureRandom().nextLong());
+  private final AtomicLong keyCounter = new AtomicLong();
 
   public Coordinator(CoordinatorLog log, String clusterId, Collection<Participant> participants,
       CoordinatorConfig config, EventBus events, LongSupplier clockMs, Duration logTimeout) {
@@ -107,7 +115,7 @@ public final class Coordinator implements CoordinationService {
           config.activeTransactionsMax() + " coordinations are already running"
               + " (active_transactions_max); retry later"));
     }
-    String key = UUID.randomUUID().toString().replace("-", "");
+    String key = nextKey();
     TxnRun run = new TxnRun(this, request, key);
     TxnRun first = liveById.putIfAbsent(request.coordinationId(), run);
     if (first != null) {
@@ -183,6 +191,15 @@ public final class Coordinator implements CoordinationService {
         record.reason(), Math.max(0, end - record.startedAtMs()), record.stores(),
         phase == TxnPhase.COMMITTED ? record.operationCount() : 0,
         phase == TxnPhase.ABORTED ? record.operationCount() : 0);
+  }
+
+  private String nextKey() {
+    long n = keyCounter.incrementAndGet();
+    char[] hex = new char[16];
+    for (int i = 15; i >= 0; i--, n >>>= 4) {
+      hex[i] = Character.forDigit((int) (n & 0xf), 16);
+    }
+    return keyNonce + new String(hex);
   }
 
   // ---- for TxnRun and the recovery driver ----

@@ -32,6 +32,16 @@ final class Resolver {
     return CompletableFuture.runAsync(() -> untilAcknowledged(participant, gid, commit), executor);
   }
 
+  /** As {@link #resolve}, on the calling thread; the future is complete when this returns. */
+  CompletableFuture<Void> resolveHere(Participant participant, String gid, boolean commit) {
+    try {
+      untilAcknowledged(participant, gid, commit);
+      return CompletableFuture.completedFuture(null);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
   private void untilAcknowledged(Participant participant, String gid, boolean commit) {
     long pauseMs = backoffMin.toMillis();
     for (int attempt = 1; ; attempt++) {

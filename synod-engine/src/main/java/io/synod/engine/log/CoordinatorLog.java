@@ -21,6 +21,12 @@ public interface CoordinatorLog extends AutoCloseable {
    */
   CompletableFuture<TxnOutcome> propose(TxnCommand command);
 
+  /**
+   * Like {@link #propose}, for a command nobody waits on: it may be held back a few milliseconds
+   * to travel in the same entry as other commands.
+   */
+  CompletableFuture<TxnOutcome> proposeLazily(TxnCommand command);
+
   /** Completes once every entry committed before this call has been applied locally. */
   CompletableFuture<Void> barrier();
 

@@ -6,6 +6,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -13,6 +16,10 @@ import java.util.function.Function;
  * while they are, new commands queue, and the next entry carries all of them (up to {@link
  * LogEntries#COMMANDS_PER_ENTRY_MAX}). Under load this turns many proposals into one consensus
  * round, one fsync and one apply; with no load a command goes out at once.
+ *
+ * <p>A lazy command (one whose caller does not wait on it, such as Complete) does not start an
+ * entry of its own: it rides along with the next command that does, or goes out after {@code
+ * lazyDelayMs} if none comes.
  */
 final class ProposalBatcher {
   private record Pending(TxnCommand command, CompletableFuture<TxnOutcome> result) {}
@@ -21,28 +28,62 @@ final class ProposalBatcher {
   private final int queuedMax;
   private final Function<List<TxnCommand>, CompletableFuture<List<TxnOutcome>>> sender;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private final long lazyDelayMs;
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "synod-log-batcher");
+    t.setDaemon(true);
+    return t;
+  });
   private int inFlight;
+  private boolean flushScheduled;
 
-  ProposalBatcher(int inFlightMax, int queuedMax,
+  ProposalBatcher(int inFlightMax, int queuedMax, long lazyDelayMs,
       Function<List<TxnCommand>, CompletableFuture<List<TxnOutcome>>> sender) {
     this.inFlightMax = inFlightMax;
     this.queuedMax = queuedMax;
+    this.lazyDelayMs = lazyDelayMs;
     this.sender = sender;
   }
 
   CompletableFuture<TxnOutcome> submit(TxnCommand command) {
+    return enqueue(command, false);
+  }
+
+  CompletableFuture<TxnOutcome> submitLazily(TxnCommand command) {
+    return enqueue(command, true);
+  }
+
+  private CompletableFuture<TxnOutcome> enqueue(TxnCommand command, boolean lazy) {
     CompletableFuture<TxnOutcome> result = new CompletableFuture<>();
-    List<Pending> batch;
+    List<Pending> batch = null;
     synchronized (this) {
       if (queue.size() >= queuedMax) {
         return CompletableFuture.failedFuture(new IllegalStateException(
             "coordinator log queue is full (" + queuedMax + " proposals waiting)"));
       }
       queue.addLast(new Pending(command, result));
-      batch = takeBatchIfAllowed();
+      if (!lazy) {
+        batch = takeBatchIfAllowed();
+      } else if (!flushScheduled) {
+        flushScheduled = true;
+        timer.schedule(this::flush, lazyDelayMs, TimeUnit.MILLISECONDS);
+      }
     }
     send(batch);
     return result;
+  }
+
+  private void flush() {
+    List<Pending> batch;
+    synchronized (this) {
+      flushScheduled = false;
+      batch = takeBatchIfAllowed();
+    }
+    send(batch);
+  }
+
+  void close() {
+    timer.shutdownNow();
   }
 
   private List<Pending> takeBatchIfAllowed() {

@@ -43,6 +43,8 @@ public final class RatisLog implements CoordinatorLog {
   private static final Logger LOG = LoggerFactory.getLogger(RatisLog.class);
   /** Queued proposals beyond this are refused rather than piling up without bound. */
   private static final int QUEUED_PROPOSALS_MAX = 100_000;
+  /** How long a lazy proposal may wait for company before it goes out alone. */
+  private static final long LAZY_DELAY_MS = 20;
 
   private final LogConfig config;
   private final RaftGroup group;
@@ -66,7 +68,7 @@ public final class RatisLog implements CoordinatorLog {
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
     this.batcher = new ProposalBatcher(config.proposalsInFlightMax(), QUEUED_PROPOSALS_MAX,
-        this::send);
+        LAZY_DELAY_MS, this::send);
   }
 
   /** Starts the local replica; it joins (or forms) the group named by the cluster id. */
@@ -112,6 +114,11 @@ public final class RatisLog implements CoordinatorLog {
   @Override
   public CompletableFuture<TxnOutcome> propose(TxnCommand command) {
     return batcher.submit(command);
+  }
+
+  @Override
+  public CompletableFuture<TxnOutcome> proposeLazily(TxnCommand command) {
+    return batcher.submitLazily(command);
   }
 
   @Override
@@ -201,6 +208,7 @@ public final class RatisLog implements CoordinatorLog {
 
   @Override
   public void close() {
+    batcher.close();
     try {
       server.close();
     } catch (IOException e) {

@@ -10,8 +10,9 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 class ProposalBatcherTest {
-  private final List<List<TxnCommand>> sent = new ArrayList<>();
-  private final List<CompletableFuture<List<TxnOutcome>>> replies = new ArrayList<>();
+  private final List<List<TxnCommand>> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<CompletableFuture<List<TxnOutcome>>> replies =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private CompletableFuture<List<TxnOutcome>> sender(List<TxnCommand> commands) {
     sent.add(commands);
@@ -32,7 +33,7 @@ class ProposalBatcherTest {
 
   @Test
   void commandsQueuedWhileEntriesAreInFlightGoOutTogetherInOrder() {
-    ProposalBatcher batcher = new ProposalBatcher(1, 100, this::sender);
+    ProposalBatcher batcher = new ProposalBatcher(1, 100, 5, this::sender);
     var first = batcher.submit(complete("a"));
     var second = batcher.submit(complete("b"));
     var third = batcher.submit(complete("c"));
@@ -50,7 +51,7 @@ class ProposalBatcherTest {
 
   @Test
   void aFailedEntryFailsEveryCommandInItAndFreesItsSlot() {
-    ProposalBatcher batcher = new ProposalBatcher(1, 100, this::sender);
+    ProposalBatcher batcher = new ProposalBatcher(1, 100, 5, this::sender);
     var first = batcher.submit(complete("a"));
     var second = batcher.submit(complete("b"));
 
@@ -63,8 +64,30 @@ class ProposalBatcherTest {
   }
 
   @Test
+  void aLazyCommandWaitsForCompanyOrForItsDelay() throws Exception {
+    ProposalBatcher batcher = new ProposalBatcher(1, 100, 50, this::sender);
+    var lazy = batcher.submitLazily(complete("lazy"));
+    assertThat(sent).isEmpty();
+    var urgent = batcher.submit(complete("urgent"));
+    assertThat(sent).singleElement().satisfies(entry ->
+        assertThat(entry).extracting(TxnCommand::txnKey).containsExactly("lazy", "urgent"));
+    replies.get(0).complete(outcomes(sent.get(0)));
+    assertThat(lazy.join()).isNotNull();
+    assertThat(urgent.join()).isNotNull();
+
+    var alone = batcher.submitLazily(complete("alone"));
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (sent.size() < 2 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(sent).hasSize(2);
+    replies.get(1).complete(outcomes(sent.get(1)));
+    assertThat(alone.join()).isNotNull();
+  }
+
+  @Test
   void aFullQueueRefusesWithAClearError() {
-    ProposalBatcher batcher = new ProposalBatcher(1, 1, this::sender);
+    ProposalBatcher batcher = new ProposalBatcher(1, 1, 5, this::sender);
     batcher.submit(complete("a"));
     batcher.submit(complete("b"));
 
