@@ -293,9 +293,9 @@ final class TxnRun {
     state = TransactionState.ABORTING;
     rollbackAll(votes);
     state = TransactionState.ABORTED;
-    result.complete(snapshot());
     coordinator.events().publish(new CoordinationEvent.Completed(request.coordinationId(), false,
         TransactionState.ABORTED, elapsedMs()));
+    result.complete(snapshot());
     coordinator.forget(this);
   }
 
@@ -312,9 +312,10 @@ final class TxnRun {
 
   private void finish(TransactionState terminal) {
     state = terminal;
-    result.complete(snapshot());
+    // The event goes out before the caller's answer, so a caller sees it once it has the answer.
     coordinator.events().publish(new CoordinationEvent.Completed(request.coordinationId(),
         terminal == TransactionState.COMMITTED, terminal, elapsedMs()));
+    result.complete(snapshot());
     coordinator.log().proposeLazily(new TxnCommand.Complete(txnKey, coordinator.nowMs()))
         .whenComplete((outcome, e) -> coordinator.forget(this));
   }

@@ -19,8 +19,9 @@ import java.util.List;
  *       store. It returns {@link Vote.Abort} with a reason for every failure, and then nothing of
  *       the transaction remains in the store. It never throws for a store-side failure.
  *   <li>{@link #commit} and {@link #rollback} are idempotent: a gid the store no longer knows has
- *       already been resolved. They throw only when the store could not be asked (the coordinator
- *       retries).
+ *       already been resolved. They throw when they could not make sure the gid is resolved: the
+ *       store could not be asked, or (MariaDB) the gid is still bound to another live session.
+ *       The coordinator retries until they succeed.
  *   <li>{@link #inDoubt} lists the prepared transactions whose gid starts with the prefix.
  * </ul>
  */
