@@ -225,14 +225,37 @@ final class TxnRun {
     }
   }
 
-  private static String abortReasonOf(Map<String, Vote> votes) {
+  private String abortReasonOf(Map<String, Vote> votes) {
     List<String> reasons = new ArrayList<>();
     votes.forEach((store, vote) -> {
       if (vote instanceof Vote.Abort a) {
-        reasons.add("store '" + store + "' voted abort (" + a.reason() + "): " + a.message());
+        reasons.add("store '" + store + "' voted abort (" + a.reason() + "): "
+            + inRequestTerms(store, a.message()));
       }
     });
     return reasons.isEmpty() ? null : String.join("; ", reasons);
+  }
+
+  private static final java.util.regex.Pattern STORE_OPERATION =
+      java.util.regex.Pattern.compile("^operations\\[(\\d+)\\]");
+
+  /**
+   * Participants name a failed operation by its index in the list they were given (see
+   * AbortClassifier.message); the caller knows it by its index in the request.
+   */
+  private String inRequestTerms(String store, String message) {
+    var matcher = STORE_OPERATION.matcher(message);
+    if (!matcher.find()) {
+      return message;
+    }
+    int local = Integer.parseInt(matcher.group(1));
+    int seen = 0;
+    for (int i = 0; i < request.operations().size(); i++) {
+      if (request.operations().get(i).store().equals(store) && seen++ == local) {
+        return "operations[" + i + "]" + message.substring(matcher.end());
+      }
+    }
+    return message;
   }
 
   private void commitAll() {

@@ -92,6 +92,8 @@ class CoordinatorTest {
     assertThat(result.success()).isFalse();
     assertThat(result.finalState()).isEqualTo(TransactionState.ABORTED);
     assertThat(result.errorMessage()).contains("store 'b'", "CONSTRAINT_VIOLATION", "check failed");
+    // b's only operation is the request's second: the message names it as the caller knows it
+    assertThat(result.errorMessage()).contains("operations[1]: check failed");
     assertThat(result.operationsFailed()).isEqualTo(2);
     assertThat(a.rolledBack).hasSize(1);
     assertThat(a.committed).isEmpty();
