@@ -8,8 +8,6 @@ import io.synod.engine.CoordinatorConfig;
 import io.synod.engine.SynodNode;
 import io.synod.engine.log.LogConfig;
 import io.synod.engine.participant.PostgresParticipant;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -67,7 +65,7 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
       List<Participant> stores = List.of(
           PostgresParticipant.create("pg_a", urlA, pg.user(), "", maxConcurrency + 2),
           PostgresParticipant.create("pg_b", urlB, pg.user(), "", maxConcurrency + 2));
-      LogConfig log = LogConfig.singleNode("bench", work.resolve("log"), freePort());
+      LogConfig log = LogConfig.singleNode("bench", work.resolve("log"), LogConfig.freeLoopbackPort());
       try (SynodNode node = SynodNode.start(log, CoordinatorConfig.DEFAULTS, stores);
           RawTwoPhaseCommit raw = new RawTwoPhaseCommit(urlA, urlB, pg.user(), maxConcurrency)) {
         node.awaitLeadership(30, TimeUnit.SECONDS);
@@ -148,11 +146,6 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
     }
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
-  }
 
   /** The baseline: the same two prepared transactions, driven directly, one connection pair per worker. */
   static final class RawTwoPhaseCommit implements AutoCloseable {

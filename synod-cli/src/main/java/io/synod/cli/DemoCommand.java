@@ -10,7 +10,6 @@ import io.synod.engine.log.LogConfig;
 import io.synod.engine.participant.H2Participant;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -82,7 +81,7 @@ final class DemoCommand implements Callable<Integer> {
     List<Participant> stores = List.of(
         H2Participant.create("bank_a", urlA, "sa", "", concurrency + 2),
         H2Participant.create("bank_b", urlB, "sa", "", concurrency + 2));
-    LogConfig log = LogConfig.singleNode("demo", dataDir.resolve("coordinator"), freePort());
+    LogConfig log = LogConfig.singleNode("demo", dataDir.resolve("coordinator"), LogConfig.freeLoopbackPort());
     long startNanos = System.nanoTime();
     boolean recoveryQuiet;
     try (SynodNode node = SynodNode.start(log, CoordinatorConfig.DEFAULTS, stores)) {
@@ -235,9 +234,4 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
-  }
 }

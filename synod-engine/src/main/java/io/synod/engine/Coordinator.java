@@ -267,9 +267,4 @@ public final class Coordinator implements CoordinationService {
   long nowMs() {
     return clockMs.getAsLong();
   }
-
-  /** Used by status displays: how many runs this coordinator is driving now. */
-  public int liveCount() {
-    return liveByKey.size();
-  }
 }

@@ -11,8 +11,6 @@ import io.synod.engine.participant.PostgresParticipant;
 import io.synod.engine.testing.TestMariaDb;
 import io.synod.engine.testing.TestDatabase;
 import io.synod.engine.testing.TestPostgres;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -62,7 +60,7 @@ class ClusterIT {
     createLedger(maria.url(), maria.user(), maria.password());
     Map<String, String> peers = new LinkedHashMap<>();
     for (int i = 1; i <= 3; i++) {
-      peers.put("n" + i, "127.0.0.1:" + freePort());
+      peers.put("n" + i, "127.0.0.1:" + LogConfig.freeLoopbackPort());
     }
     for (String id : peers.keySet()) {
       List<Participant> stores = List.of(
@@ -235,11 +233,6 @@ class ClusterIT {
     return ids;
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
 
   private static void sleep(long ms) {
     try {

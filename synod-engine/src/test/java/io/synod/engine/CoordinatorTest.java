@@ -14,8 +14,6 @@ import io.synod.api.TransactionState;
 import io.synod.api.spi.AbortReason;
 import io.synod.api.spi.Vote;
 import io.synod.engine.log.LogConfig;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -40,7 +38,7 @@ class CoordinatorTest {
   void start() throws Exception {
     a = new ScriptedParticipant("a");
     b = new ScriptedParticipant("b");
-    raftPort = freePort();
+    raftPort = LogConfig.freeLoopbackPort();
     node = startNode(CoordinatorConfig.DEFAULTS
         .withParticipantResponseTimeout(Duration.ofMillis(300))
         .withRecoveryInterval(Duration.ofHours(1)), 10_000);
@@ -221,9 +219,4 @@ class CoordinatorTest {
     assertThat(a.rolledBack).containsExactly("synod_test_00000000000000000000000000000abc_0");
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
 }

@@ -68,6 +68,19 @@ public record LogConfig(
         10_000, DEFAULT_RETENTION, 4, Duration.ofSeconds(10));
   }
 
+  /**
+   * A loopback port free right now, for embedded single-node logs that nobody else dials (the
+   * demo, benchmarks, tests). A server with peers should use configured ports.
+   */
+  public static int freeLoopbackPort() {
+    try (java.net.ServerSocket socket =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("no free loopback port", e);
+    }
+  }
+
   /** One replica of a three- or five-replica group; every replica gets the same peers. */
   public static LogConfig cluster(String clusterId, String selfId, Map<String, String> peers,
       Path storageDir) {

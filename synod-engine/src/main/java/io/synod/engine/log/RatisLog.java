@@ -196,16 +196,6 @@ public final class RatisLog implements CoordinatorLog {
     this.leaderReadyListener = listener;
   }
 
-  /** The Raft term and the last applied index, for status displays. */
-  public long[] termAndAppliedIndex() {
-    try {
-      var info = server.getDivision(group.getGroupId()).getInfo();
-      return new long[] {info.getCurrentTerm(), info.getLastAppliedIndex()};
-    } catch (IOException e) {
-      return new long[] {-1, -1};
-    }
-  }
-
   @Override
   public void close() {
     batcher.close();

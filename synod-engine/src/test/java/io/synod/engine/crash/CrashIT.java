@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.synod.engine.FaultPoints;
 import io.synod.engine.testing.TestMariaDb;
 import io.synod.engine.testing.TestPostgres;
+import io.synod.engine.log.LogConfig;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -59,7 +59,7 @@ class CrashIT {
     common.put("maria.password", maria.password());
     common.put("h2.path", dir.resolve("h2/ledger").toString());
     common.put("log.dir", dir.resolve("log").toString());
-    common.put("log.port", String.valueOf(freePort()));
+    common.put("log.port", String.valueOf(LogConfig.freeLoopbackPort()));
 
     int kills = 0;
     int transactions = 0;
@@ -220,9 +220,4 @@ class CrashIT {
     return count;
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
 }
