@@ -44,9 +44,10 @@ final class RecoveryDriver implements AutoCloseable {
       });
 
   /** What one pass did, for logs and tests. */
-  record Pass(int finishedDecided, int resolvedInDoubt, int skippedLive) {
+  /** What one pass did; {@code leftInDoubt} counts gids held by live runs or not resolvable now. */
+  record Pass(int finishedDecided, int resolvedInDoubt, int leftInDoubt) {
     boolean quiet() {
-      return finishedDecided == 0 && resolvedInDoubt == 0 && skippedLive == 0;
+      return finishedDecided == 0 && resolvedInDoubt == 0 && leftInDoubt == 0;
     }
   }
 
@@ -77,8 +78,11 @@ final class RecoveryDriver implements AutoCloseable {
     }
   }
 
-  /** One pass; synchronous. Package-private so tests can run a pass and check its result. */
-  Pass runPass() throws Exception {
+  /**
+   * One pass; synchronous. Passes never overlap: two passes resolving the same gid at once make
+   * PostgreSQL answer "prepared transaction is busy" to one of them.
+   */
+  synchronized Pass runPass() throws Exception {
     coordinator.log().barrier().get(coordinator.logTimeout().toMillis(), TimeUnit.MILLISECONDS);
     int finished = finishDecided();
     int[] inDoubt = resolveInDoubt();
@@ -89,6 +93,8 @@ final class RecoveryDriver implements AutoCloseable {
     int count = 0;
     for (TxnRecord record : coordinator.log().read(sm -> sm.unfinished())) {
       if (!coordinator.isLive(record.txnKey())) {
+        LOG.info("recovery: finishing {} ({}) at {}", record.coordinationId(), record.phase(),
+            record.stores());
         resolveEverywhere(record.txnKey(), record.phase().isCommit(), record.stores());
         count++;
       }
@@ -118,6 +124,9 @@ final class RecoveryDriver implements AutoCloseable {
         continue;
       }
       Optional<TxnRecord> record = coordinator.log().read(sm -> sm.byKey(key));
+      LOG.info("recovery: in-doubt {} at {} belongs to {}", entry.getKey(),
+          entry.getValue().stream().map(Participant::name).toList(),
+          record.map(r -> r.coordinationId() + " (" + r.phase() + ")").orElse("no decision"));
       boolean commit;
       if (record.isEmpty()) {
         commit = decideAbort(key, "prepared in a store but never decided (presumed abort)")
@@ -125,11 +134,16 @@ final class RecoveryDriver implements AutoCloseable {
       } else {
         commit = record.get().phase().isCommit();
       }
+      boolean all = true;
       for (Participant participant : entry.getValue()) {
-        resolveAt(participant, entry.getKey(), commit);
+        all &= resolveAt(participant, entry.getKey(), commit);
       }
-      complete(key);
-      resolved++;
+      if (all) {
+        complete(key);
+        resolved++;
+      } else {
+        skipped++; // the next pass tries again
+      }
     }
     return new int[] {resolved, skipped};
   }
@@ -158,15 +172,22 @@ final class RecoveryDriver implements AutoCloseable {
     complete(key);
   }
 
-  private static void resolveAt(Participant participant, String gid, boolean commit)
-      throws ParticipantException {
-    if (commit) {
-      participant.commit(gid);
-    } else {
-      participant.rollback(gid);
+  /** Resolves one in-doubt gid at one store; false (logged) if the store could not do it now. */
+  private static boolean resolveAt(Participant participant, String gid, boolean commit) {
+    try {
+      if (commit) {
+        participant.commit(gid);
+      } else {
+        participant.rollback(gid);
+      }
+    } catch (ParticipantException | RuntimeException e) {
+      LOG.warn("recovery could not {} in-doubt {} at store '{}' yet: {}",
+          commit ? "commit" : "roll back", gid, participant.name(), e.getMessage());
+      return false;
     }
     LOG.info("recovery {} in-doubt {} at store '{}'", commit ? "committed" : "rolled back", gid,
         participant.name());
+    return true;
   }
 
   private void complete(String key) throws Exception {

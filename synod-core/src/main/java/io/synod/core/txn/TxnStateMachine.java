@@ -32,21 +32,26 @@ import java.util.Optional;
  * same state on every replica, which is what makes recovery a replay.
  *
  * <p><b>Retention.</b> Finished transactions are kept {@code retentionMs} after completion (by the
- * times in later entries), so a repeated coordination id within that window returns the first
- * outcome; older ones are forgotten. Transactions not yet finished are never forgotten.
+ * times in later entries), and at most {@code finishedMax} of them, so a repeated coordination id
+ * within that window returns the first outcome; older ones are forgotten. The count bound keeps
+ * memory and snapshots bounded under any load (2,000 txn/s for a day would otherwise be 170
+ * million records). Transactions not yet finished are never forgotten.
  *
  * <p>Not thread-safe: the caller serialises {@code apply} and queries.
  */
 public final class TxnStateMachine {
   private final long retentionMs;
+  private final int finishedMax;
   private final Map<String, TxnRecord> byKey = new LinkedHashMap<>();
   private final Map<String, String> keyByCoordinationId = new HashMap<>();
   /** Keys of finished transactions in the order they finished, for retention. */
   private final ArrayDeque<String> finishedOrder = new ArrayDeque<>();
 
-  public TxnStateMachine(long retentionMs) {
+  public TxnStateMachine(long retentionMs, int finishedMax) {
     check(retentionMs > 0, "retentionMs must be positive, was %d", retentionMs);
+    check(finishedMax > 0, "finishedMax must be positive, was %d", finishedMax);
     this.retentionMs = retentionMs;
+    this.finishedMax = finishedMax;
   }
 
   public TxnOutcome apply(TxnCommand command) {
@@ -111,7 +116,8 @@ public final class TxnStateMachine {
   private void forgetFinishedBefore(long cutoffMs) {
     while (!finishedOrder.isEmpty()) {
       TxnRecord oldest = byKey.get(finishedOrder.peekFirst());
-      if (oldest != null && oldest.completedAtMs() > cutoffMs) {
+      if (oldest != null && oldest.completedAtMs() > cutoffMs
+          && finishedOrder.size() <= finishedMax) {
         return;
       }
       finishedOrder.pollFirst();

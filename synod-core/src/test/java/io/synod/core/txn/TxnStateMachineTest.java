@@ -29,7 +29,7 @@ class TxnStateMachineTest {
 
   @Test
   void commitPathMovesThroughTheLoggedPhases() {
-    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS, 1_000);
     assertThat(sm.apply(decide("k1", "c1", true, 11)).record().phase())
         .isEqualTo(TxnPhase.COMMITTING);
     assertThat(sm.apply(new TxnCommand.Complete("k1", 12)).record().phase())
@@ -39,7 +39,7 @@ class TxnStateMachineTest {
 
   @Test
   void aRepeatedCoordinationIdReturnsTheFirstTransaction() {
-    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS, 1_000);
     sm.apply(decide("k1", "c1", true, 10));
     var second = sm.apply(decide("k2", "c1", true, 11));
     assertThat(second).isInstanceOf(TxnOutcome.Duplicate.class);
@@ -49,7 +49,7 @@ class TxnStateMachineTest {
 
   @Test
   void theFirstDecisionWinsAndACommitIsNeverReversed() {
-    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS, 1_000);
     sm.apply(decide("k1", "c1", true, 11));
     var abort = sm.apply(decide("k1", "c1", false, 12));
     assertThat(abort.record().phase()).isEqualTo(TxnPhase.COMMITTING);
@@ -57,7 +57,7 @@ class TxnStateMachineTest {
 
   @Test
   void recoveryTombstoneRefusesALateCommit() {
-    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS, 1_000);
     var tombstone = sm.apply(TxnCommand.Decide.tombstone("k9", "presumed abort", 5));
     assertThat(tombstone.record().phase()).isEqualTo(TxnPhase.ABORTING);
     assertThat(tombstone.record().isTombstone()).isTrue();
@@ -68,7 +68,7 @@ class TxnStateMachineTest {
 
   @Test
   void aCommitWithoutCoordinationIdIsRefused() {
-    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS, 1_000);
     var refused = sm.apply(new TxnCommand.Decide("k1", null, List.of(), 0, true, null, 5, 5));
     assertThat(refused).isInstanceOf(TxnOutcome.Refused.class);
     assertThat(sm.byKey("k1")).isEmpty();
@@ -76,7 +76,7 @@ class TxnStateMachineTest {
 
   @Test
   void finishedTransactionsAreForgottenAfterRetentionButUnfinishedOnesNever() {
-    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS);
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS, 1_000);
     sm.apply(decide("done", "c1", false, 1));
     sm.apply(new TxnCommand.Complete("done", 2));
     sm.apply(decide("open", "c2", true, 3));
@@ -85,10 +85,25 @@ class TxnStateMachineTest {
     assertThat(sm.byCoordinationId("c2")).isPresent();
   }
 
+  @Test
+  void atMostFinishedMaxFinishedTransactionsAreKept() {
+    TxnStateMachine sm = new TxnStateMachine(RETENTION_MS, 2);
+    for (int i = 0; i < 4; i++) {
+      sm.apply(decide("k" + i, "c" + i, true, 10 + i));
+      sm.apply(new TxnCommand.Complete("k" + i, 10 + i));
+    }
+    sm.apply(decide("open", "c9", true, 20));
+    assertThat(sm.byCoordinationId("c0")).isEmpty();
+    assertThat(sm.byCoordinationId("c1")).isEmpty();
+    assertThat(sm.byCoordinationId("c2")).isPresent();
+    assertThat(sm.byCoordinationId("c3")).isPresent();
+    assertThat(sm.byCoordinationId("c9")).isPresent();
+  }
+
   @Property(tries = 300)
   void decisionsAreFinalAndSnapshotsReplayExactly(@ForAll("histories") List<TxnCommand> history)
       throws IOException {
-    TxnStateMachine sm = new TxnStateMachine(50);
+    TxnStateMachine sm = new TxnStateMachine(50, 8);
     Map<String, Boolean> firstDecision = new HashMap<>();
     for (TxnCommand command : history) {
       TxnOutcome outcome = sm.apply(command);
@@ -109,7 +124,7 @@ class TxnStateMachineTest {
       // Retention may forget a finished key; only then may the key carry a new decision.
       firstDecision.keySet().removeIf(key -> sm.byKey(key).isEmpty());
     }
-    TxnStateMachine restored = new TxnStateMachine(50);
+    TxnStateMachine restored = new TxnStateMachine(50, 8);
     restored.restore(roundTrip(sm.records()));
     assertThat(restored.records()).containsExactlyElementsOf(sm.records());
   }

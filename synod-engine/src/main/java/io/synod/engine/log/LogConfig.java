@@ -16,8 +16,9 @@ import java.util.Objects;
  * @param storageDir where this replica keeps its log and snapshots
  * @param snapshotEveryEntries take a snapshot after this many entries, so restart replays little
  * @param retention how long finished transactions are remembered (repeated ids return them)
+ * @param retainedFinishedMax how many finished transactions are remembered at most
  * @param proposalsInFlightMax how many log entries may be in flight at once; commands arriving
- *     meanwhile are packed into the next entry
+ *     meanwhile are packed into the next entry (default 1)
  * @param proposalTimeout how long a proposal may wait for its commit before its outcome is unknown
  */
 public record LogConfig(
@@ -27,10 +28,19 @@ public record LogConfig(
     Path storageDir,
     long snapshotEveryEntries,
     Duration retention,
+    int retainedFinishedMax,
     int proposalsInFlightMax,
     Duration proposalTimeout) {
 
-  public static final Duration DEFAULT_RETENTION = Duration.ofHours(24);
+  public static final Duration DEFAULT_RETENTION = Duration.ofHours(1);
+  public static final int DEFAULT_RETAINED_FINISHED_MAX = 100_000;
+  public static final long DEFAULT_SNAPSHOT_EVERY_ENTRIES = 10_000;
+  /**
+   * One entry in flight, and everything that queues meanwhile goes in the next: the fewest fsyncs.
+   * On bench 2pc at 32 clients this beat four in flight (synod 2,138 and 2,041 txn/s against
+   * 1,879 and 1,699 in alternating runs), the fsyncs' kernel time being ~10 % of the JVM's CPU.
+   */
+  public static final int DEFAULT_PROPOSALS_IN_FLIGHT_MAX = 1;
 
   public LogConfig {
     Objects.requireNonNull(storageDir, "storageDir");
@@ -57,6 +67,10 @@ public record LogConfig(
       throw SynodException.invalid("proposals_in_flight_max", "must be 1 to 64; got "
           + proposalsInFlightMax);
     }
+    if (retainedFinishedMax < 1) {
+      throw SynodException.invalid("retained_finished_max", "must be at least 1; got "
+          + retainedFinishedMax);
+    }
     if (retention.isNegative() || retention.isZero()) {
       throw SynodException.invalid("retention", "must be positive; got " + retention);
     }
@@ -65,7 +79,8 @@ public record LogConfig(
   /** A single-replica group on local disk: the default deployment. */
   public static LogConfig singleNode(String clusterId, Path storageDir, int raftPort) {
     return new LogConfig(clusterId, "n1", Map.of("n1", "127.0.0.1:" + raftPort), storageDir,
-        10_000, DEFAULT_RETENTION, 4, Duration.ofSeconds(10));
+        DEFAULT_SNAPSHOT_EVERY_ENTRIES, DEFAULT_RETENTION, DEFAULT_RETAINED_FINISHED_MAX,
+        DEFAULT_PROPOSALS_IN_FLIGHT_MAX, Duration.ofSeconds(10));
   }
 
   /**
@@ -84,12 +99,13 @@ public record LogConfig(
   /** One replica of a three- or five-replica group; every replica gets the same peers. */
   public static LogConfig cluster(String clusterId, String selfId, Map<String, String> peers,
       Path storageDir) {
-    return new LogConfig(clusterId, selfId, peers, storageDir, 10_000, DEFAULT_RETENTION, 4,
+    return new LogConfig(clusterId, selfId, peers, storageDir, DEFAULT_SNAPSHOT_EVERY_ENTRIES,
+        DEFAULT_RETENTION, DEFAULT_RETAINED_FINISHED_MAX, DEFAULT_PROPOSALS_IN_FLIGHT_MAX,
         Duration.ofSeconds(10));
   }
 
   public LogConfig withSnapshotEveryEntries(long entries) {
     return new LogConfig(clusterId, selfId, peers, storageDir, entries, retention,
-        proposalsInFlightMax, proposalTimeout);
+        retainedFinishedMax, proposalsInFlightMax, proposalTimeout);
   }
 }

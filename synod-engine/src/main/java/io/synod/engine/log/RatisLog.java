@@ -59,7 +59,7 @@ public final class RatisLog implements CoordinatorLog {
     this.config = config;
     this.group = groupOf(config);
     this.stateMachine = new RatisStateMachine(config.retention().toMillis(),
-        () -> leaderReadyListener.run());
+        config.retainedFinishedMax(), () -> leaderReadyListener.run());
     this.server = RaftServer.newBuilder()
         .setServerId(RaftPeerId.valueOf(config.selfId()))
         .setGroup(group)

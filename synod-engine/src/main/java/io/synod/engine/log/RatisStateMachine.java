@@ -49,8 +49,8 @@ final class RatisStateMachine extends BaseStateMachine {
   private final TxnStateMachine txns;
   private final Runnable onLeaderReady;
 
-  RatisStateMachine(long retentionMs, Runnable onLeaderReady) {
-    this.txns = new TxnStateMachine(retentionMs);
+  RatisStateMachine(long retentionMs, int finishedMax, Runnable onLeaderReady) {
+    this.txns = new TxnStateMachine(retentionMs, finishedMax);
     this.onLeaderReady = onLeaderReady;
   }
 

@@ -113,7 +113,7 @@ public final class CrashChild {
     try (SynodNode node = start(a)) {
       for (int pass = 0; ; pass++) {
         // A quiet pass (nothing left to finish or resolve) means recovery is done.
-        if (node.recoverNow()) {
+        if (quietPass(node)) {
           break;
         }
         if (pass > 200) {
@@ -135,6 +135,16 @@ public final class CrashChild {
       }
     }
     OUT.println("DONE");
+  }
+
+  /** A pass that failed part-way (a store busy, say) is not quiet; the loop runs another. */
+  private static boolean quietPass(SynodNode node) {
+    try {
+      return node.recoverNow();
+    } catch (Exception e) {
+      System.err.println("recovery pass failed, retrying: " + e);
+      return false;
+    }
   }
 
   private static void freeze() {

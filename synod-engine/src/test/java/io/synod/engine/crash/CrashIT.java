@@ -40,7 +40,7 @@ class CrashIT {
   private static final List<String> POINTS = List.of(FaultPoints.AFTER_SOME_PREPARES,
       FaultPoints.AFTER_ALL_PREPARES, FaultPoints.AFTER_DECISION, FaultPoints.AFTER_SOME_COMMITS);
 
-  @TempDir Path dir;
+  @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) Path dir;
 
   @Test
   void everyTransactionIsAllOrNothingAfterKillsAtEveryPoint() throws Exception {
@@ -78,7 +78,7 @@ class CrashIT {
 
         Map<String, String> recover = new LinkedHashMap<>(common);
         recover.put("mode", "recover");
-        ChildOutcome after = recoverAndListH2(recover);
+        ChildOutcome after = recoverAndListH2(recover, "recover-" + prefix);
         Set<String> inPg = ledger(pg.url(), pg.user(), pg.password(), prefix);
         Set<String> inMaria = ledger(maria.url(), maria.user(), maria.password(), prefix);
         Set<String> inH2 = new HashSet<>();
@@ -132,8 +132,8 @@ class CrashIT {
 
   private record ChildOutcome(int h2InDoubt, List<String> h2Ids) {}
 
-  private ChildOutcome recoverAndListH2(Map<String, String> args) throws Exception {
-    Process child = spawn(args, "recover");
+  private ChildOutcome recoverAndListH2(Map<String, String> args, String name) throws Exception {
+    Process child = spawn(args, name);
     int h2InDoubt = -1;
     List<String> ids = new ArrayList<>();
     boolean done = false;
@@ -149,7 +149,7 @@ class CrashIT {
       }
     }
     assertThat(child.waitFor(120, TimeUnit.SECONDS)).isTrue();
-    assertThat(done).as("recovery process finished; see %s", logOf("recover")).isTrue();
+    assertThat(done).as("recovery process finished; see %s", logOf(name)).isTrue();
     return new ChildOutcome(h2InDoubt, ids);
   }
 
