@@ -32,13 +32,23 @@ final class Resolver {
     return CompletableFuture.runAsync(() -> untilAcknowledged(participant, gid, commit), executor);
   }
 
-  /** As {@link #resolve}, on the calling thread; the future is complete when this returns. */
+  /**
+   * As {@link #resolve}, but the first attempt is made on the calling thread (no hand-off in the
+   * common case); if it fails, the retries go on in the background as with {@link #resolve}, so
+   * the caller is never held by a store that is down.
+   */
   CompletableFuture<Void> resolveHere(Participant participant, String gid, boolean commit) {
     try {
-      untilAcknowledged(participant, gid, commit);
+      if (commit) {
+        participant.commit(gid);
+      } else {
+        participant.rollback(gid);
+      }
       return CompletableFuture.completedFuture(null);
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
+    } catch (ParticipantException | RuntimeException e) {
+      LOG.warn("{} of {} at store '{}' failed, retrying in the background: {}",
+          commit ? "commit" : "rollback", gid, participant.name(), e.getMessage());
+      return resolve(participant, gid, commit);
     }
   }
 

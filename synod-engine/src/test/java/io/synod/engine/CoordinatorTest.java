@@ -190,6 +190,25 @@ class CoordinatorTest {
   }
 
   @Test
+  void aCallerIsAnsweredCommittingWhenAStoreDoesNotAcknowledgeInTime() throws Exception {
+    node.close();
+    node = startNode(CoordinatorConfig.DEFAULTS.withCommitTimeout(Duration.ofMillis(300))
+        .withRecoveryInterval(Duration.ofHours(1)), 10_000);
+    b.commitFailuresLeft.set(8); // the last store: committed on the run's thread first
+
+    CoordinationResult answer = node.coordination().coordinate(transfer("slow-ack")).join();
+
+    assertThat(answer.success()).isTrue();
+    assertThat(answer.finalState()).isEqualTo(TransactionState.COMMITTING);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (node.coordination().status("slow-ack").get().finalState() != TransactionState.COMMITTED) {
+      assertThat(System.nanoTime()).as("commit retried to the end").isLessThan(deadline);
+      Thread.sleep(50);
+    }
+    assertThat(b.committed).hasSize(1);
+  }
+
+  @Test
   void outcomesSurviveRestartThroughLogAndSnapshots() throws Exception {
     node.close();
     node = startNode(CoordinatorConfig.DEFAULTS, 100);

@@ -36,6 +36,7 @@ final class ProposalBatcher {
   });
   private int inFlight;
   private boolean flushScheduled;
+  private boolean closed;
 
   ProposalBatcher(int inFlightMax, int queuedMax, long lazyDelayMs,
       Function<List<TxnCommand>, CompletableFuture<List<TxnOutcome>>> sender) {
@@ -57,6 +58,10 @@ final class ProposalBatcher {
     CompletableFuture<TxnOutcome> result = new CompletableFuture<>();
     List<Pending> batch = null;
     synchronized (this) {
+      if (closed) {
+        return CompletableFuture.failedFuture(
+            new IllegalStateException("coordinator log is closed"));
+      }
       if (queue.size() >= queuedMax) {
         return CompletableFuture.failedFuture(new IllegalStateException(
             "coordinator log queue is full (" + queuedMax + " proposals waiting)"));
@@ -83,6 +88,9 @@ final class ProposalBatcher {
   }
 
   void close() {
+    synchronized (this) {
+      closed = true;
+    }
     timer.shutdownNow();
   }
 
