@@ -34,7 +34,10 @@ public final class PostgresParticipant extends JdbcParticipant {
 
   @Override
   void begin(Connection c, String gid, int timeoutSeconds) throws SQLException {
-    execute(c, "BEGIN", timeoutSeconds);
+    // No BEGIN round trip: with autocommit off, pgjdbc sends BEGIN together with the first
+    // operation (as its own XA support does). The pool turns autocommit back on when the
+    // connection returns; after PREPARE TRANSACTION no transaction is open, so that sends nothing.
+    c.setAutoCommit(false);
   }
 
   @Override
@@ -46,8 +49,10 @@ public final class PostgresParticipant extends JdbcParticipant {
   @Override
   boolean rollbackLocal(Connection c, String gid, boolean begun) {
     try {
-      // Harmless (a warning) when no transaction is open, e.g. after a failed PREPARE TRANSACTION.
-      execute(c, "ROLLBACK", RESOLVE_TIMEOUT_SECONDS);
+      // Sends nothing when no transaction is open, e.g. after a failed PREPARE TRANSACTION.
+      if (!c.getAutoCommit()) {
+        c.rollback();
+      }
       return true;
     } catch (SQLException e) {
       return false;
