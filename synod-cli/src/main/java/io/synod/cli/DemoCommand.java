@@ -206,20 +206,19 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private static long totalBalance(String url) throws SQLException {
-    try (Connection c = DriverManager.getConnection(url, "sa", "");
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT SUM(balance) FROM accounts")) {
-      rs.next();
-      return rs.getLong(1);
-    }
+    return queryLong(url, "SELECT SUM(balance) FROM accounts");
   }
 
   private static int inDoubt(String url) throws SQLException {
+    return (int) queryLong(url, "SELECT COUNT(*) FROM INFORMATION_SCHEMA.IN_DOUBT");
+  }
+
+  private static long queryLong(String url, String sql) throws SQLException {
     try (Connection c = DriverManager.getConnection(url, "sa", "");
         Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM INFORMATION_SCHEMA.IN_DOUBT")) {
+        ResultSet rs = s.executeQuery(sql)) {
       rs.next();
-      return rs.getInt(1);
+      return rs.getLong(1);
     }
   }
 

@@ -58,25 +58,8 @@ public final class H2Participant extends JdbcParticipant {
   }
 
   @Override
-  void begin(Connection c, String gid, int timeoutSeconds) throws SQLException {
-    c.setAutoCommit(false); // the pool sets it back when the connection returns
-  }
-
-  @Override
   void prepareLocal(Connection c, String gid, int timeoutSeconds) throws SQLException {
     execute(c, "PREPARE COMMIT \"" + gid + "\"", timeoutSeconds);
-  }
-
-  @Override
-  boolean rollbackLocal(Connection c, String gid, boolean begun) {
-    try {
-      if (!c.getAutoCommit()) {
-        c.rollback();
-      }
-      return true;
-    } catch (SQLException e) {
-      return false;
-    }
   }
 
   @Override

@@ -52,7 +52,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * (g = gid)    PostgreSQL                MariaDB / MySQL              H2 2.3
- * begin        BEGIN                     XA START 'g'                 autocommit off
+ * begin        autocommit off            XA START 'g'                 autocommit off
  * prepare      PREPARE TRANSACTION 'g'   XA END 'g'; XA PREPARE 'g'   PREPARE COMMIT "g"
  * on failure   ROLLBACK                  XA END 'g'; XA ROLLBACK 'g'  ROLLBACK
  * after vote   connection to the pool    connection held              connection held
@@ -139,8 +139,14 @@ abstract class JdbcParticipant implements Participant {
 
   // ---- what each store says -------------------------------------------------------------------
 
-  /** Starts the local transaction of {@code gid} on {@code c}. */
-  abstract void begin(Connection c, String gid, int timeoutSeconds) throws SQLException;
+  /**
+   * Starts the local transaction of {@code gid} on {@code c}. By default: autocommit off, which
+   * sends nothing (the driver sends BEGIN with the first operation); the pool turns autocommit
+   * back on when the connection returns.
+   */
+  void begin(Connection c, String gid, int timeoutSeconds) throws SQLException {
+    c.setAutoCommit(false);
+  }
 
   /** Ends the local transaction and prepares it, durably, under {@code gid}. */
   abstract void prepareLocal(Connection c, String gid, int timeoutSeconds) throws SQLException;
@@ -151,7 +157,17 @@ abstract class JdbcParticipant implements Participant {
    * @param begun whether {@link #begin} succeeded
    * @return whether {@code c} is clean and may go back to the pool; false has it closed instead
    */
-  abstract boolean rollbackLocal(Connection c, String gid, boolean begun);
+  boolean rollbackLocal(Connection c, String gid, boolean begun) {
+    try {
+      // Sends nothing when no transaction is open, e.g. after a failed prepare.
+      if (!c.getAutoCommit()) {
+        c.rollback();
+      }
+      return true;
+    } catch (SQLException e) {
+      return false;
+    }
+  }
 
   /** Whether a prepared transaction stays bound to the session that prepared it. */
   abstract boolean preparedStaysOnSession();

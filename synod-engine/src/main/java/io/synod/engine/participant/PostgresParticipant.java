@@ -33,30 +33,9 @@ public final class PostgresParticipant extends JdbcParticipant {
   }
 
   @Override
-  void begin(Connection c, String gid, int timeoutSeconds) throws SQLException {
-    // No BEGIN round trip: with autocommit off, pgjdbc sends BEGIN together with the first
-    // operation (as its own XA support does). The pool turns autocommit back on when the
-    // connection returns; after PREPARE TRANSACTION no transaction is open, so that sends nothing.
-    c.setAutoCommit(false);
-  }
-
-  @Override
   void prepareLocal(Connection c, String gid, int timeoutSeconds) throws SQLException {
     // If PREPARE TRANSACTION fails, PostgreSQL rolls the transaction back.
     execute(c, "PREPARE TRANSACTION '" + gid + "'", timeoutSeconds);
-  }
-
-  @Override
-  boolean rollbackLocal(Connection c, String gid, boolean begun) {
-    try {
-      // Sends nothing when no transaction is open, e.g. after a failed PREPARE TRANSACTION.
-      if (!c.getAutoCommit()) {
-        c.rollback();
-      }
-      return true;
-    } catch (SQLException e) {
-      return false;
-    }
   }
 
   @Override
