@@ -152,6 +152,23 @@ abstract class JdbcParticipant implements Participant {
   abstract void prepareLocal(Connection c, String gid, int timeoutSeconds) throws SQLException;
 
   /**
+   * Whether this store sends the last operation and the prepare in one round trip ({@link
+   * #runLastAndPrepare}) rather than one after the other.
+   */
+  boolean pipelinesPrepare() {
+    return false;
+  }
+
+  /**
+   * Runs the last operation and prepares, in one round trip; only for stores that {@link
+   * #pipelinesPrepare}. It must throw unless the transaction is certainly prepared.
+   */
+  void runLastAndPrepare(Connection c, SqlOperation last, String gid, int timeoutSeconds)
+      throws SQLException {
+    throw new IllegalStateException("store '" + name + "' does not pipeline its prepare");
+  }
+
+  /**
    * After a failure before the prepare succeeded: rolls back whatever {@link #begin} started.
    *
    * @param begun whether {@link #begin} succeeded
@@ -217,24 +234,39 @@ abstract class JdbcParticipant implements Participant {
       Connection c, String gid, List<SqlOperation> operations, int timeoutSeconds) {
     String step = "begin";
     boolean begun = false;
+    boolean prepareSent = false;
     try {
       begin(c, gid, timeoutSeconds);
       begun = true;
-      for (int i = 0; i < operations.size(); i++) {
+      int last = operations.size() - 1;
+      for (int i = 0; i < last; i++) {
         step = "operations[" + i + "]";
         run(c, operations.get(i), timeoutSeconds);
       }
-      step = "prepare";
-      prepareLocal(c, gid, timeoutSeconds);
+      if (last >= 0 && pipelinesPrepare()) {
+        // A failure is the operation's or the prepare's; the message names the operation.
+        step = "operations[" + last + "]";
+        prepareSent = true;
+        runLastAndPrepare(c, operations.get(last), gid, timeoutSeconds);
+      } else {
+        if (last >= 0) {
+          step = "operations[" + last + "]";
+          run(c, operations.get(last), timeoutSeconds);
+        }
+        step = "prepare";
+        prepareSent = true;
+        prepareLocal(c, gid, timeoutSeconds);
+      }
     } catch (SQLException | RuntimeException e) {
-      return abandon(c, gid, begun, step, e);
+      return abandon(c, gid, begun, prepareSent, step, e);
     }
     keepOrRelease(c, gid);
     LOG.debug("prepared {} on store '{}' ({} operations)", gid, name, operations.size());
     return Vote.commit();
   }
 
-  private Vote abandon(Connection c, String gid, boolean begun, String step, Exception e) {
+  private Vote abandon(
+      Connection c, String gid, boolean begun, boolean prepareSent, String step, Exception e) {
     if (rollbackLocal(c, gid, begun)) {
       closeQuietly(c);
     } else {
@@ -242,7 +274,7 @@ abstract class JdbcParticipant implements Participant {
       closePhysically(c);
     }
     Vote.Abort vote = abortVote(gid, step, e);
-    if (step.equals("prepare") && vote.reason() == AbortReason.UNAVAILABLE) {
+    if (prepareSent && vote.reason() == AbortReason.UNAVAILABLE) {
       // The connection broke during the prepare: the store may have prepared it all the same.
       rollbackQuietly(gid);
     }

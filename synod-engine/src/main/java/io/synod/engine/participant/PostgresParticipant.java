@@ -1,12 +1,16 @@
 package io.synod.engine.participant;
 
+import io.synod.api.SqlOperation;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLWarning;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
 
 /**
  * A PostgreSQL store, through its prepared transactions: {@code BEGIN}, the operations, {@code
@@ -17,6 +21,8 @@ import javax.sql.DataSource;
  */
 public final class PostgresParticipant extends JdbcParticipant {
   private static final String UNDEFINED_OBJECT = "42704";
+  private static final String INVALID_TRANSACTION_STATE = "25000";
+  private static final String NO_ACTIVE_TRANSACTION = "25P01";
 
   /**
    * @param dataSource connections in autocommit mode (the participant sends {@code BEGIN} itself);
@@ -36,6 +42,48 @@ public final class PostgresParticipant extends JdbcParticipant {
   void prepareLocal(Connection c, String gid, int timeoutSeconds) throws SQLException {
     // If PREPARE TRANSACTION fails, PostgreSQL rolls the transaction back.
     execute(c, "PREPARE TRANSACTION '" + gid + "'", timeoutSeconds);
+  }
+
+  @Override
+  boolean pipelinesPrepare() {
+    return true;
+  }
+
+  /**
+   * Sends the last operation and {@code PREPARE TRANSACTION} in one round trip: pgjdbc splits the
+   * text at its top-level semicolons and sends every statement before one Sync, and PostgreSQL
+   * stops at the first error. This saves a round trip per store on every transaction (one
+   * operation and its prepare travel together, with the BEGIN that autocommit-off adds).
+   *
+   * <p>The operation's text cannot swallow the prepare unnoticed: the newline ends a trailing line
+   * comment, and an unclosed quote or comment is a syntax error. What decides the vote is the
+   * session's state afterwards: only a prepared transaction leaves it idle with the operation run.
+   */
+  @Override
+  void runLastAndPrepare(Connection c, SqlOperation last, String gid, int timeoutSeconds)
+      throws SQLException {
+    String sql = last.sql() + "\n;PREPARE TRANSACTION '" + gid + "'";
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setQueryTimeout(timeoutSeconds);
+      List<Object> params = last.params();
+      for (int i = 0; i < params.size(); i++) {
+        bind(ps, i + 1, params.get(i));
+      }
+      ps.execute();
+      // PREPARE TRANSACTION outside a transaction only warns: the operation ended it itself.
+      for (SQLWarning w = ps.getWarnings(); w != null; w = w.getNextWarning()) {
+        if (NO_ACTIVE_TRANSACTION.equals(w.getSQLState())) {
+          throw new SQLException("the operation ended its transaction before PREPARE TRANSACTION;"
+              + " an operation's SQL must not contain transaction control", INVALID_TRANSACTION_STATE);
+        }
+      }
+    }
+    TransactionState state = c.unwrap(BaseConnection.class).getTransactionState();
+    if (state != TransactionState.IDLE) {
+      throw new SQLException("PREPARE TRANSACTION did not complete (session is " + state
+          + "); the operation's SQL must be one statement without transaction control",
+          INVALID_TRANSACTION_STATE);
+    }
   }
 
   @Override
