@@ -2,7 +2,10 @@ package io.synod.api;
 
 import java.util.List;
 
-/** Events a coordinator publishes (spec 001: COORDINATION_STARTED, _COMPLETED, _FAILED). */
+/**
+ * Events a coordinator publishes (spec 001: COORDINATION_STARTED, _COMPLETED, _FAILED; the lock
+ * service's DEADLOCK_DETECTED).
+ */
 public sealed interface CoordinationEvent {
 
   /** The event type name as the spec spells it. */
@@ -33,6 +36,22 @@ public sealed interface CoordinationEvent {
       implements CoordinationEvent {
     public String type() {
       return "COORDINATION_FAILED";
+    }
+  }
+
+  /**
+   * The lock service found a cycle in its wait-for graph and refused one waiting request (the
+   * victim) to break it. {@code coordinationId} is the victim request's id.
+   */
+  record DeadlockDetected(
+      String coordinationId, String victimSessionId, List<String> cycle, long detectedAtMs)
+      implements CoordinationEvent {
+    public DeadlockDetected {
+      cycle = List.copyOf(cycle);
+    }
+
+    public String type() {
+      return "DEADLOCK_DETECTED";
     }
   }
 }

@@ -27,7 +27,11 @@ public interface Lock extends AutoCloseable {
   /** Completes (with the reason) when this lock is lost rather than released by its holder. */
   CompletableFuture<LockLost> lost();
 
-  /** Releases the lock; releasing twice, or after it was lost, does nothing. */
+  /**
+   * Releases the lock; releasing twice, or after it was lost, does nothing. Locks are released
+   * leaf to root: releasing a resource while holding locks below it fails with {@code
+   * FAILED_PRECONDITION} and keeps the lock.
+   */
   @Override
   void close();
 }

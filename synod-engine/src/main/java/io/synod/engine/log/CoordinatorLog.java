@@ -1,15 +1,21 @@
 package io.synod.engine.log;
 
+import io.synod.core.lock.LockCommand;
+import io.synod.core.lock.LockEffect;
+import io.synod.core.lock.LockTable;
 import io.synod.core.txn.TxnCommand;
 import io.synod.core.txn.TxnOutcome;
 import io.synod.core.txn.TxnStateMachine;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
  * The replicated coordinator log as the drivers see it: propose an entry, get the outcome of
- * applying it once it is durable on a majority; read the applied state.
+ * applying it once it is durable on a majority; read the applied state. One log carries every
+ * domain (atomic commit, locks), each applied by its own pure state machine.
  */
 public interface CoordinatorLog extends AutoCloseable {
 
@@ -26,6 +32,21 @@ public interface CoordinatorLog extends AutoCloseable {
    * to travel in the same entry as other commands.
    */
   CompletableFuture<TxnOutcome> proposeLazily(TxnCommand command);
+
+  /**
+   * Proposes a lock command; the future completes with the effects of applying it. Effects of
+   * every applied lock command (this one's too) also reach the {@link #onLockEffects} listener.
+   */
+  CompletableFuture<List<LockEffect>> proposeLock(LockCommand command);
+
+  /** Reads the applied lock table; the function must not keep references to it. */
+  <T> T readLocks(Function<LockTable, T> query);
+
+  /**
+   * Sets the one listener for the effects of applied lock commands; it runs on the apply thread
+   * of every replica, in log order, and must hand work off rather than block.
+   */
+  void onLockEffects(Consumer<List<LockEffect>> listener);
 
   /** Completes once every entry committed before this call has been applied locally. */
   CompletableFuture<Void> barrier();

@@ -1,6 +1,7 @@
 package io.synod.engine.log;
 
 import io.synod.api.SynodException;
+import io.synod.core.lock.LockTable;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -20,6 +21,7 @@ import java.util.Objects;
  * @param proposalsInFlightMax how many log entries may be in flight at once; commands arriving
  *     meanwhile are packed into the next entry (default 1)
  * @param proposalTimeout how long a proposal may wait for its commit before its outcome is unknown
+ * @param lockLimits bounds of the lock table (sessions, locks, waiters, escalation threshold)
  */
 public record LogConfig(
     String clusterId,
@@ -30,7 +32,8 @@ public record LogConfig(
     Duration retention,
     int retainedFinishedMax,
     int proposalsInFlightMax,
-    Duration proposalTimeout) {
+    Duration proposalTimeout,
+    LockTable.Limits lockLimits) {
 
   public static final Duration DEFAULT_RETENTION = Duration.ofHours(1);
   public static final int DEFAULT_RETAINED_FINISHED_MAX = 100_000;
@@ -44,6 +47,7 @@ public record LogConfig(
 
   public LogConfig {
     Objects.requireNonNull(storageDir, "storageDir");
+    Objects.requireNonNull(lockLimits, "lockLimits");
     peers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(peers));
     if (clusterId == null || !clusterId.matches("[a-z0-9]{1,16}")) {
       throw SynodException.invalid("cluster_id",
@@ -80,7 +84,7 @@ public record LogConfig(
   public static LogConfig singleNode(String clusterId, Path storageDir, int raftPort) {
     return new LogConfig(clusterId, "n1", Map.of("n1", "127.0.0.1:" + raftPort), storageDir,
         DEFAULT_SNAPSHOT_EVERY_ENTRIES, DEFAULT_RETENTION, DEFAULT_RETAINED_FINISHED_MAX,
-        DEFAULT_PROPOSALS_IN_FLIGHT_MAX, Duration.ofSeconds(10));
+        DEFAULT_PROPOSALS_IN_FLIGHT_MAX, Duration.ofSeconds(10), LockTable.Limits.DEFAULTS);
   }
 
   /**
@@ -101,11 +105,16 @@ public record LogConfig(
       Path storageDir) {
     return new LogConfig(clusterId, selfId, peers, storageDir, DEFAULT_SNAPSHOT_EVERY_ENTRIES,
         DEFAULT_RETENTION, DEFAULT_RETAINED_FINISHED_MAX, DEFAULT_PROPOSALS_IN_FLIGHT_MAX,
-        Duration.ofSeconds(10));
+        Duration.ofSeconds(10), LockTable.Limits.DEFAULTS);
   }
 
   public LogConfig withSnapshotEveryEntries(long entries) {
     return new LogConfig(clusterId, selfId, peers, storageDir, entries, retention,
-        retainedFinishedMax, proposalsInFlightMax, proposalTimeout);
+        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, lockLimits);
+  }
+
+  public LogConfig withLockLimits(LockTable.Limits limits) {
+    return new LogConfig(clusterId, selfId, peers, storageDir, snapshotEveryEntries, retention,
+        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, limits);
   }
 }

@@ -1,8 +1,8 @@
 package io.synod.engine.log;
 
+import io.synod.core.lock.LockCodec;
+import io.synod.core.lock.LockEffect;
 import io.synod.core.txn.TxnCodec;
-import io.synod.core.txn.TxnCommand;
-import io.synod.core.txn.TxnOutcome;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -13,13 +13,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The bytes of one Ratis log entry: a batch of commands, and of its reply: their outcomes. The
+ * The bytes of one Ratis log entry: a batch of commands, and of its reply: their results. The
  * proposer packs whatever commands are waiting into one entry, so one consensus round and one
- * apply carry many transactions' decisions.
+ * apply carry many transactions' decisions and many lock requests.
  *
  * <pre>
- * entry  := version:u8(=1) count:u16 (domain:u8 command)*      domain 1 = atomic commit
- * reply  := count:u16 outcome*
+ * entry  := version:u8(=1) count:u16 (domain:u8 command)*     domain 1 = atomic commit (TxnCodec)
+ *                                                             domain 2 = locks (LockCodec)
+ * reply  := count:u16 (domain:u8 result)*
+ * result := txn outcome (TxnCodec)                            domain 1
+ *         | effects:u16 effect* (LockCodec)                   domain 2
  * </pre>
  *
  * An entry with count 0 is a barrier: it changes nothing, and its apply proves every earlier
@@ -28,12 +31,13 @@ import java.util.List;
 final class LogEntries {
   static final int VERSION = 1;
   static final int DOMAIN_TXN = 1;
+  static final int DOMAIN_LOCK = 2;
   /** Bounded by the u16 count and by the size we let one entry grow to. */
   static final int COMMANDS_PER_ENTRY_MAX = 1024;
 
   private LogEntries() {}
 
-  static byte[] encodeCommands(List<TxnCommand> commands) {
+  static byte[] encodeCommands(List<LogCommand> commands) {
     if (commands.size() > COMMANDS_PER_ENTRY_MAX) {
       throw new IllegalArgumentException("batch of " + commands.size() + " commands exceeds "
           + COMMANDS_PER_ENTRY_MAX);
@@ -42,9 +46,17 @@ final class LogEntries {
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       out.writeByte(VERSION);
       out.writeShort(commands.size());
-      for (TxnCommand command : commands) {
-        out.writeByte(DOMAIN_TXN);
-        TxnCodec.writeCommand(out, command);
+      for (LogCommand command : commands) {
+        switch (command) {
+          case LogCommand.Txn txn -> {
+            out.writeByte(DOMAIN_TXN);
+            TxnCodec.writeCommand(out, txn.command());
+          }
+          case LogCommand.Lock lock -> {
+            out.writeByte(DOMAIN_LOCK);
+            LockCodec.writeCommand(out, lock.command());
+          }
+        }
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -52,7 +64,7 @@ final class LogEntries {
     return bytes.toByteArray();
   }
 
-  static List<TxnCommand> decodeCommands(InputStream stream) throws IOException {
+  static List<LogCommand> decodeCommands(InputStream stream) throws IOException {
     DataInputStream in = new DataInputStream(stream);
     int version = in.readUnsignedByte();
     if (version != VERSION) {
@@ -60,23 +72,36 @@ final class LogEntries {
           + VERSION + ")");
     }
     int count = in.readUnsignedShort();
-    List<TxnCommand> commands = new ArrayList<>(count);
+    List<LogCommand> commands = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       int domain = in.readUnsignedByte();
-      if (domain != DOMAIN_TXN) {
-        throw new IOException("unknown log entry domain " + domain);
-      }
-      commands.add(TxnCodec.readCommand(in));
+      commands.add(switch (domain) {
+        case DOMAIN_TXN -> new LogCommand.Txn(TxnCodec.readCommand(in));
+        case DOMAIN_LOCK -> new LogCommand.Lock(LockCodec.readCommand(in));
+        default -> throw new IOException("unknown log entry domain " + domain);
+      });
     }
     return commands;
   }
 
-  static byte[] encodeOutcomes(List<TxnOutcome> outcomes) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(16 + 128 * outcomes.size());
+  static byte[] encodeResults(List<LogCommand.Result> results) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(16 + 128 * results.size());
     try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeShort(outcomes.size());
-      for (TxnOutcome outcome : outcomes) {
-        TxnCodec.writeOutcome(out, outcome);
+      out.writeShort(results.size());
+      for (LogCommand.Result result : results) {
+        switch (result) {
+          case LogCommand.TxnResult txn -> {
+            out.writeByte(DOMAIN_TXN);
+            TxnCodec.writeOutcome(out, txn.outcome());
+          }
+          case LogCommand.LockResult lock -> {
+            out.writeByte(DOMAIN_LOCK);
+            out.writeShort(lock.effects().size());
+            for (LockEffect effect : lock.effects()) {
+              LockCodec.writeEffect(out, effect);
+            }
+          }
+        }
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -84,13 +109,25 @@ final class LogEntries {
     return bytes.toByteArray();
   }
 
-  static List<TxnOutcome> decodeOutcomes(InputStream stream) throws IOException {
+  static List<LogCommand.Result> decodeResults(InputStream stream) throws IOException {
     DataInputStream in = new DataInputStream(stream);
     int count = in.readUnsignedShort();
-    List<TxnOutcome> outcomes = new ArrayList<>(count);
+    List<LogCommand.Result> results = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      outcomes.add(TxnCodec.readOutcome(in));
+      int domain = in.readUnsignedByte();
+      results.add(switch (domain) {
+        case DOMAIN_TXN -> new LogCommand.TxnResult(TxnCodec.readOutcome(in));
+        case DOMAIN_LOCK -> {
+          int effects = in.readUnsignedShort();
+          List<LockEffect> list = new ArrayList<>(effects);
+          for (int e = 0; e < effects; e++) {
+            list.add(LockCodec.readEffect(in));
+          }
+          yield new LogCommand.LockResult(list);
+        }
+        default -> throw new IOException("unknown reply domain " + domain);
+      });
     }
-    return outcomes;
+    return results;
   }
 }

@@ -1,7 +1,5 @@
 package io.synod.engine.log;
 
-import io.synod.core.txn.TxnCommand;
-import io.synod.core.txn.TxnOutcome;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,13 +19,13 @@ import java.util.function.Function;
  * entry of its own: it rides along with the next command that does, or goes out after {@code
  * lazyDelayMs} if none comes.
  */
-final class ProposalBatcher {
-  private record Pending(TxnCommand command, CompletableFuture<TxnOutcome> result) {}
+final class ProposalBatcher<C, O> {
+  private record Pending<C, O>(C command, CompletableFuture<O> result) {}
 
   private final int inFlightMax;
   private final int queuedMax;
-  private final Function<List<TxnCommand>, CompletableFuture<List<TxnOutcome>>> sender;
-  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private final Function<List<C>, CompletableFuture<List<O>>> sender;
+  private final ArrayDeque<Pending<C, O>> queue = new ArrayDeque<>();
   private final long lazyDelayMs;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "synod-log-batcher");
@@ -39,24 +37,24 @@ final class ProposalBatcher {
   private boolean closed;
 
   ProposalBatcher(int inFlightMax, int queuedMax, long lazyDelayMs,
-      Function<List<TxnCommand>, CompletableFuture<List<TxnOutcome>>> sender) {
+      Function<List<C>, CompletableFuture<List<O>>> sender) {
     this.inFlightMax = inFlightMax;
     this.queuedMax = queuedMax;
     this.lazyDelayMs = lazyDelayMs;
     this.sender = sender;
   }
 
-  CompletableFuture<TxnOutcome> submit(TxnCommand command) {
+  CompletableFuture<O> submit(C command) {
     return enqueue(command, false);
   }
 
-  CompletableFuture<TxnOutcome> submitLazily(TxnCommand command) {
+  CompletableFuture<O> submitLazily(C command) {
     return enqueue(command, true);
   }
 
-  private CompletableFuture<TxnOutcome> enqueue(TxnCommand command, boolean lazy) {
-    CompletableFuture<TxnOutcome> result = new CompletableFuture<>();
-    List<Pending> batch = null;
+  private CompletableFuture<O> enqueue(C command, boolean lazy) {
+    CompletableFuture<O> result = new CompletableFuture<>();
+    List<Pending<C, O>> batch = null;
     synchronized (this) {
       if (closed) {
         return CompletableFuture.failedFuture(
@@ -66,7 +64,7 @@ final class ProposalBatcher {
         return CompletableFuture.failedFuture(new IllegalStateException(
             "coordinator log queue is full (" + queuedMax + " proposals waiting)"));
       }
-      queue.addLast(new Pending(command, result));
+      queue.addLast(new Pending<>(command, result));
       if (!lazy) {
         batch = takeBatchIfAllowed();
       } else if (!flushScheduled) {
@@ -79,7 +77,7 @@ final class ProposalBatcher {
   }
 
   private void flush() {
-    List<Pending> batch;
+    List<Pending<C, O>> batch;
     synchronized (this) {
       flushScheduled = false;
       batch = takeBatchIfAllowed();
@@ -94,26 +92,26 @@ final class ProposalBatcher {
     timer.shutdownNow();
   }
 
-  private List<Pending> takeBatchIfAllowed() {
+  private List<Pending<C, O>> takeBatchIfAllowed() {
     if (inFlight >= inFlightMax || queue.isEmpty()) {
       return null;
     }
     inFlight++;
     int size = Math.min(queue.size(), LogEntries.COMMANDS_PER_ENTRY_MAX);
-    List<Pending> batch = new ArrayList<>(size);
+    List<Pending<C, O>> batch = new ArrayList<>(size);
     for (int i = 0; i < size; i++) {
       batch.add(queue.pollFirst());
     }
     return batch;
   }
 
-  private void send(List<Pending> batch) {
+  private void send(List<Pending<C, O>> batch) {
     if (batch == null) {
       return;
     }
-    List<TxnCommand> commands = new ArrayList<>(batch.size());
+    List<C> commands = new ArrayList<>(batch.size());
     batch.forEach(p -> commands.add(p.command()));
-    CompletableFuture<List<TxnOutcome>> reply;
+    CompletableFuture<List<O>> reply;
     try {
       reply = sender.apply(commands);
     } catch (RuntimeException e) {
@@ -122,8 +120,8 @@ final class ProposalBatcher {
     reply.whenComplete((outcomes, error) -> finish(batch, outcomes, error));
   }
 
-  private void finish(List<Pending> sent, List<TxnOutcome> outcomes, Throwable error) {
-    List<Pending> next;
+  private void finish(List<Pending<C, O>> sent, List<O> outcomes, Throwable error) {
+    List<Pending<C, O>> next;
     synchronized (this) {
       inFlight--;
       next = takeBatchIfAllowed();

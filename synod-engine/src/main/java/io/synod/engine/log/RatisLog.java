@@ -1,5 +1,8 @@
 package io.synod.engine.log;
 
+import io.synod.core.lock.LockCommand;
+import io.synod.core.lock.LockEffect;
+import io.synod.core.lock.LockTable;
 import io.synod.core.txn.TxnCommand;
 import io.synod.core.txn.TxnOutcome;
 import io.synod.core.txn.TxnStateMachine;
@@ -13,6 +16,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
@@ -52,14 +56,14 @@ public final class RatisLog implements CoordinatorLog {
   private final RatisStateMachine stateMachine;
   private final ClientId clientId = ClientId.randomId();
   private final AtomicLong callIds = new AtomicLong();
-  private final ProposalBatcher batcher;
+  private final ProposalBatcher<LogCommand, LogCommand.Result> batcher;
   private volatile Runnable leaderReadyListener = () -> {};
 
   private RatisLog(LogConfig config) throws IOException {
     this.config = config;
     this.group = groupOf(config);
     this.stateMachine = new RatisStateMachine(config.retention().toMillis(),
-        config.retainedFinishedMax(), () -> leaderReadyListener.run());
+        config.retainedFinishedMax(), config.lockLimits(), () -> leaderReadyListener.run());
     this.server = RaftServer.newBuilder()
         .setServerId(RaftPeerId.valueOf(config.selfId()))
         .setGroup(group)
@@ -67,7 +71,7 @@ public final class RatisLog implements CoordinatorLog {
         .setStateMachine(stateMachine)
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
-    this.batcher = new ProposalBatcher(config.proposalsInFlightMax(), QUEUED_PROPOSALS_MAX,
+    this.batcher = new ProposalBatcher<>(config.proposalsInFlightMax(), QUEUED_PROPOSALS_MAX,
         LAZY_DELAY_MS, this::send);
   }
 
@@ -104,6 +108,9 @@ public final class RatisLog implements CoordinatorLog {
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, config.snapshotEveryEntries());
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(props, 2);
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(props, true);
+    // Ratis waits 10 ms between appendEntries calls by default: a floor under every replicated
+    // write's latency in a cluster. Entries are batched by the ProposalBatcher already.
+    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(props, TimeDuration.ZERO);
     RaftServerConfigKeys.Rpc.setTimeoutMin(props, TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setTimeoutMax(props, TimeDuration.valueOf(600, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setRequestTimeout(props,
@@ -113,12 +120,22 @@ public final class RatisLog implements CoordinatorLog {
 
   @Override
   public CompletableFuture<TxnOutcome> propose(TxnCommand command) {
-    return batcher.submit(command);
+    return batcher.submit(new LogCommand.Txn(command)).thenApply(RatisLog::txnOutcome);
   }
 
   @Override
   public CompletableFuture<TxnOutcome> proposeLazily(TxnCommand command) {
-    return batcher.submitLazily(command);
+    return batcher.submitLazily(new LogCommand.Txn(command)).thenApply(RatisLog::txnOutcome);
+  }
+
+  @Override
+  public CompletableFuture<List<LockEffect>> proposeLock(LockCommand command) {
+    return batcher.submit(new LogCommand.Lock(command))
+        .thenApply(result -> ((LogCommand.LockResult) result).effects());
+  }
+
+  private static TxnOutcome txnOutcome(LogCommand.Result result) {
+    return ((LogCommand.TxnResult) result).outcome();
   }
 
   @Override
@@ -126,7 +143,7 @@ public final class RatisLog implements CoordinatorLog {
     return send(List.of()).thenApply(outcomes -> null);
   }
 
-  private CompletableFuture<List<TxnOutcome>> send(List<TxnCommand> commands) {
+  private CompletableFuture<List<LogCommand.Result>> send(List<LogCommand> commands) {
     RaftClientRequest request = RaftClientRequest.newBuilder()
         .setClientId(clientId)
         .setServerId(server.getId())
@@ -146,7 +163,7 @@ public final class RatisLog implements CoordinatorLog {
     }
   }
 
-  private List<TxnOutcome> outcomesOf(RaftClientReply reply) {
+  private List<LogCommand.Result> outcomesOf(RaftClientReply reply) {
     if (reply.getNotLeaderException() != null) {
       throw new NotLeaderException(config.selfId(), leaderId());
     }
@@ -155,7 +172,7 @@ public final class RatisLog implements CoordinatorLog {
           reply.getException());
     }
     try {
-      return LogEntries.decodeOutcomes(reply.getMessage().getContent().newInput());
+      return LogEntries.decodeResults(reply.getMessage().getContent().newInput());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -164,6 +181,16 @@ public final class RatisLog implements CoordinatorLog {
   @Override
   public <T> T read(Function<TxnStateMachine, T> query) {
     return stateMachine.read(query);
+  }
+
+  @Override
+  public <T> T readLocks(Function<LockTable, T> query) {
+    return stateMachine.readLocks(query);
+  }
+
+  @Override
+  public void onLockEffects(Consumer<List<LockEffect>> listener) {
+    stateMachine.onLockEffects(listener);
   }
 
   @Override

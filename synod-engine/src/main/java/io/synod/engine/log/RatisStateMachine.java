@@ -1,12 +1,14 @@
 package io.synod.engine.log;
 
+import io.synod.core.lock.LockCodec;
+import io.synod.core.lock.LockEffect;
+import io.synod.core.lock.LockTable;
 import io.synod.core.txn.TxnCodec;
-import io.synod.core.txn.TxnCommand;
-import io.synod.core.txn.TxnOutcome;
 import io.synod.core.txn.TxnRecord;
 import io.synod.core.txn.TxnStateMachine;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.File;
@@ -17,6 +19,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
@@ -33,25 +36,40 @@ import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.util.MD5FileUtil;
 
 /**
- * Adapts the pure {@link TxnStateMachine} to Ratis: decodes each committed entry, applies its
- * commands in order, and answers with their outcomes; writes and loads snapshots.
+ * Adapts the pure state machines to Ratis: the atomic-commit {@link TxnStateMachine} and the
+ * {@link LockTable}. Decodes each committed entry, applies its commands in order, each to its
+ * domain's machine, and answers with their results; hands every lock effect to the lock driver's
+ * listener (waiters live there); writes and loads snapshots of both.
  *
  * <p>Apply and reads are serialised on this object; Ratis applies entries one at a time.
  *
  * <pre>
- * snapshot file := magic:i32("SYN1") count:i32 record*          (see TxnCodec for record)
+ * snapshot file := magic:i32("SYN2") count:i32 record* locks   (TxnCodec record, LockCodec snapshot)
+ *                | magic:i32("SYN1") count:i32 record*         (before locks; still read)
  * </pre>
  */
 final class RatisStateMachine extends BaseStateMachine {
-  private static final int SNAPSHOT_MAGIC = 0x53594e31;
+  private static final int SNAPSHOT_MAGIC_TXNS_ONLY = 0x53594e31;
+  private static final int SNAPSHOT_MAGIC = 0x53594e32;
 
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
   private final TxnStateMachine txns;
+  private final LockTable.Limits lockLimits;
+  private LockTable locks;
   private final Runnable onLeaderReady;
+  private volatile Consumer<List<LockEffect>> lockEffects = effects -> {};
 
-  RatisStateMachine(long retentionMs, int finishedMax, Runnable onLeaderReady) {
+  RatisStateMachine(
+      long retentionMs, int finishedMax, LockTable.Limits lockLimits, Runnable onLeaderReady) {
     this.txns = new TxnStateMachine(retentionMs, finishedMax);
+    this.lockLimits = lockLimits;
+    this.locks = new LockTable(lockLimits);
     this.onLeaderReady = onLeaderReady;
+  }
+
+  /** Receives the effects of every applied lock command, on the apply thread, in log order. */
+  void onLockEffects(Consumer<List<LockEffect>> listener) {
+    this.lockEffects = listener;
   }
 
   @Override
@@ -75,7 +93,7 @@ final class RatisStateMachine extends BaseStateMachine {
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto entry = trx.getLogEntry();
-    List<TxnCommand> commands;
+    List<LogCommand> commands;
     try {
       commands = LogEntries.decodeCommands(entry.getStateMachineLogEntry().getLogData().newInput());
     } catch (IOException e) {
@@ -83,20 +101,35 @@ final class RatisStateMachine extends BaseStateMachine {
       return CompletableFuture.failedFuture(
           new IllegalStateException("undecodable log entry at " + TermIndex.valueOf(entry), e));
     }
-    List<TxnOutcome> outcomes = new ArrayList<>(commands.size());
+    List<LogCommand.Result> results = new ArrayList<>(commands.size());
+    List<LockEffect> effects = new ArrayList<>();
     synchronized (this) {
-      for (TxnCommand command : commands) {
-        outcomes.add(txns.apply(command));
+      for (LogCommand command : commands) {
+        switch (command) {
+          case LogCommand.Txn txn -> results.add(new LogCommand.TxnResult(txns.apply(txn.command())));
+          case LogCommand.Lock lock -> {
+            List<LockEffect> applied = locks.apply(lock.command());
+            effects.addAll(applied);
+            results.add(new LogCommand.LockResult(applied));
+          }
+        }
       }
       updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
     }
+    if (!effects.isEmpty()) {
+      lockEffects.accept(effects);
+    }
     return CompletableFuture.completedFuture(Message.valueOf(
         org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations.unsafeWrap(
-            LogEntries.encodeOutcomes(outcomes))));
+            LogEntries.encodeResults(results))));
   }
 
   synchronized <T> T read(Function<TxnStateMachine, T> query) {
     return query.apply(txns);
+  }
+
+  synchronized <T> T readLocks(Function<LockTable, T> query) {
+    return query.apply(locks);
   }
 
   @Override
@@ -108,9 +141,11 @@ final class RatisStateMachine extends BaseStateMachine {
   public long takeSnapshot() throws IOException {
     TermIndex last;
     List<TxnRecord> records;
+    byte[] lockSnapshot;
     synchronized (this) {
       last = getLastAppliedTermIndex();
       records = new ArrayList<>(txns.records());
+      lockSnapshot = snapshotOfLocks();
     }
     if (last == null || last.getIndex() < 0) {
       return RaftLog.INVALID_LOG_INDEX;
@@ -124,11 +159,20 @@ final class RatisStateMachine extends BaseStateMachine {
       for (TxnRecord record : records) {
         TxnCodec.writeRecord(out, record);
       }
+      out.write(lockSnapshot);
     }
     Files.move(temp, target.toPath(), StandardCopyOption.ATOMIC_MOVE);
     var md5 = MD5FileUtil.computeAndSaveMd5ForFile(target);
     storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(target.toPath(), md5), last));
     return last.getIndex();
+  }
+
+  private byte[] snapshotOfLocks() throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      LockCodec.writeSnapshot(out, locks);
+    }
+    return bytes.toByteArray();
   }
 
   private void load(SingleFileSnapshotInfo snapshot) throws IOException {
@@ -140,19 +184,24 @@ final class RatisStateMachine extends BaseStateMachine {
       MD5FileUtil.verifySavedMD5(path.toFile(), snapshot.getFile().getFileDigest());
     }
     List<TxnRecord> records = new ArrayList<>();
+    LockTable restoredLocks;
     try (DataInputStream in = new DataInputStream(
         new BufferedInputStream(Files.newInputStream(path)))) {
       int magic = in.readInt();
-      if (magic != SNAPSHOT_MAGIC) {
+      if (magic != SNAPSHOT_MAGIC && magic != SNAPSHOT_MAGIC_TXNS_ONLY) {
         throw new IOException("not a synod snapshot: " + path);
       }
       int count = in.readInt();
       for (int i = 0; i < count; i++) {
         records.add(TxnCodec.readRecord(in));
       }
+      restoredLocks = magic == SNAPSHOT_MAGIC
+          ? LockCodec.readSnapshot(in, lockLimits)
+          : new LockTable(lockLimits);
     }
     synchronized (this) {
       txns.restore(records);
+      locks = restoredLocks;
       updateLastAppliedTermIndex(SimpleStateMachineStorage.getTermIndexFromSnapshotFile(path.toFile()));
     }
   }

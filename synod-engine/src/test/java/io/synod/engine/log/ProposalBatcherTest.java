@@ -33,7 +33,7 @@ class ProposalBatcherTest {
 
   @Test
   void commandsQueuedWhileEntriesAreInFlightGoOutTogetherInOrder() {
-    ProposalBatcher batcher = new ProposalBatcher(1, 100, 5, this::sender);
+    ProposalBatcher batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 5, this::sender);
     var first = batcher.submit(complete("a"));
     var second = batcher.submit(complete("b"));
     var third = batcher.submit(complete("c"));
@@ -51,7 +51,7 @@ class ProposalBatcherTest {
 
   @Test
   void aFailedEntryFailsEveryCommandInItAndFreesItsSlot() {
-    ProposalBatcher batcher = new ProposalBatcher(1, 100, 5, this::sender);
+    ProposalBatcher batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 5, this::sender);
     var first = batcher.submit(complete("a"));
     var second = batcher.submit(complete("b"));
 
@@ -65,7 +65,7 @@ class ProposalBatcherTest {
 
   @Test
   void aLazyCommandWaitsForCompanyOrForItsDelay() throws Exception {
-    ProposalBatcher batcher = new ProposalBatcher(1, 100, 50, this::sender);
+    ProposalBatcher batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 50, this::sender);
     var lazy = batcher.submitLazily(complete("lazy"));
     assertThat(sent).isEmpty();
     var urgent = batcher.submit(complete("urgent"));
@@ -87,7 +87,7 @@ class ProposalBatcherTest {
 
   @Test
   void aFullQueueRefusesWithAClearError() {
-    ProposalBatcher batcher = new ProposalBatcher(1, 1, 5, this::sender);
+    ProposalBatcher batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 1, 5, this::sender);
     batcher.submit(complete("a"));
     batcher.submit(complete("b"));
 

@@ -1,0 +1,26 @@
+package io.synod.engine.log;
+
+import io.synod.core.lock.LockCommand;
+import io.synod.core.lock.LockEffect;
+import io.synod.core.txn.TxnCommand;
+import io.synod.core.txn.TxnOutcome;
+import java.util.List;
+
+/** One command of a log entry, tagged with the state machine (domain) it is for. */
+sealed interface LogCommand {
+
+  record Txn(TxnCommand command) implements LogCommand {}
+
+  record Lock(LockCommand command) implements LogCommand {}
+
+  /** What applying one command gave, in the domain of the command. */
+  sealed interface Result {}
+
+  record TxnResult(TxnOutcome outcome) implements Result {}
+
+  record LockResult(List<LockEffect> effects) implements Result {
+    public LockResult {
+      effects = List.copyOf(effects);
+    }
+  }
+}
