@@ -1,7 +1,11 @@
 package io.synod.engine;
 
 import io.synod.api.CoordinationService;
+import io.synod.api.lock.LockService;
 import io.synod.api.spi.Participant;
+import io.synod.engine.lock.LockConfig;
+import io.synod.engine.lock.LockDriver;
+import io.synod.engine.lock.NativeLockService;
 import io.synod.engine.log.LogConfig;
 import io.synod.engine.log.RatisLog;
 import java.util.List;
@@ -22,29 +26,56 @@ public final class SynodNode implements AutoCloseable {
   private final RatisLog log;
   private final Coordinator coordinator;
   private final RecoveryDriver recovery;
+  private final LockDriver lockDriver;
+  private final NativeLockService locks;
   private final List<Participant> participants;
 
-  private SynodNode(LogConfig logConfig, CoordinatorConfig config, List<Participant> participants) {
+  private SynodNode(LogConfig logConfig, CoordinatorConfig config, LockConfig lockConfig,
+      List<Participant> participants) {
     this.participants = List.copyOf(participants);
     this.log = RatisLog.start(logConfig);
+    InProcessEventBus events = new InProcessEventBus();
     this.coordinator = new Coordinator(log, logConfig.clusterId(), participants, config,
-        new InProcessEventBus(), System::currentTimeMillis, logConfig.proposalTimeout());
+        events, System::currentTimeMillis, logConfig.proposalTimeout());
     this.recovery = new RecoveryDriver(coordinator);
+    this.lockDriver = new LockDriver(log, lockConfig, events, System::currentTimeMillis);
+    this.locks = new NativeLockService(List.of(lockDriver));
     log.onLeaderReady(recovery::trigger);
     recovery.start();
+    lockDriver.start();
   }
 
   /** Starts a node; it serves once its log replica is part of a group with a leader. */
   public static SynodNode start(LogConfig logConfig, CoordinatorConfig config,
       List<Participant> participants) {
+    return start(logConfig, config, LockConfig.DEFAULTS, participants);
+  }
+
+  /** Starts a node with lock service settings of its own. */
+  public static SynodNode start(LogConfig logConfig, CoordinatorConfig config,
+      LockConfig lockConfig, List<Participant> participants) {
     Objects.requireNonNull(logConfig, "logConfig");
     Objects.requireNonNull(config, "config");
-    return new SynodNode(logConfig, config, participants);
+    Objects.requireNonNull(lockConfig, "lockConfig");
+    return new SynodNode(logConfig, config, lockConfig, participants);
   }
 
   /** The coordination API of this node. */
   public CoordinationService coordination() {
     return coordinator;
+  }
+
+  /**
+   * The lock service through this node: it proposes here while this node leads. For a cluster in
+   * one JVM, a {@link NativeLockService} over every node's {@link #lockDriver} follows the leader.
+   */
+  public LockService locks() {
+    return locks;
+  }
+
+  /** This node's lock driver, to build a lock service that follows the leader across nodes. */
+  public LockDriver lockDriver() {
+    return lockDriver;
   }
 
   /** Waits until this node leads a ready group, for single-node deployments and tests. */
@@ -82,6 +113,8 @@ public final class SynodNode implements AutoCloseable {
 
   @Override
   public void close() {
+    locks.close();
+    lockDriver.close();
     recovery.close();
     coordinator.close();
     log.close();
