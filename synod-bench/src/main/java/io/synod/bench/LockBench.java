@@ -1,0 +1,251 @@
+package io.synod.bench;
+
+import io.synod.api.lock.Lock;
+import io.synod.api.lock.LockMode;
+import io.synod.api.lock.LockService;
+import io.synod.api.lock.LockSession;
+import io.synod.engine.CoordinatorConfig;
+import io.synod.engine.SynodNode;
+import io.synod.engine.lock.LockConfig;
+import io.synod.engine.lock.LockDriver;
+import io.synod.engine.lock.NativeLockService;
+import io.synod.engine.log.LogConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.apache.curator.test.InstanceSpec;
+import org.apache.curator.test.TestingServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code synod bench lock}: acquire-and-release cycles of an exclusive lock, per second, with p50
+ * and p99 latency of a cycle, for three loads: one client on one lock, eight clients contending on
+ * one lock, eight clients over 1,000 locks. synod runs on a single-node and on a three-node group
+ * (in this process, on loopback); the baseline is ZooKeeper (Curator's InterProcessMutex, a
+ * standalone server with its transaction log synced to disk, in this process too), in the same
+ * run, round after round, so the ratio compares like with like.
+ */
+@Command(name = "lock", mixinStandardHelpOptions = true,
+    description = "Lock acquire+release cycles: synod (1 and 3 nodes) vs. ZooKeeper/Curator.")
+final class LockBench implements Callable<Integer> {
+  private static final int CLIENTS = 8;
+  private static final int LOCKS = 1000;
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  @Option(names = "--seconds", defaultValue = "5", description = "Measured seconds per cell (default ${DEFAULT-VALUE}).")
+  double seconds;
+
+  @Option(names = "--warmup-seconds", defaultValue = "2", description = "Unmeasured seconds before each cell (default ${DEFAULT-VALUE}).")
+  double warmupSeconds;
+
+  @Option(names = "--rounds", defaultValue = "3", description = "Rounds; medians are reported (default ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(names = "--no-cluster", description = "Skip the three-node group.")
+  boolean noCluster;
+
+  /** One kind of client: takes and releases the exclusive lock named {@code resource}. */
+  interface Client extends AutoCloseable {
+    void cycle(String resource) throws Exception;
+  }
+
+  record Load(String name, int clients, int locks) {}
+
+  private static final List<Load> LOADS = List.of(
+      new Load("1 client, 1 lock", 1, 1),
+      new Load("8 clients, 1 lock", CLIENTS, 1),
+      new Load("8 clients, 1000 locks", CLIENTS, LOCKS));
+
+  @Override
+  public Integer call() throws Exception {
+    if (rounds < 1 || seconds <= 0 || warmupSeconds < 0) {
+      throw new IllegalArgumentException("--rounds must be >= 1, --seconds > 0, --warmup-seconds >= 0");
+    }
+    Path work = Files.createTempDirectory("synod-bench-lock");
+    System.out.printf("synod bench lock: %d round(s) of %.0f s per cell after %.0f s warm-up; work dir %s%n",
+        rounds, seconds, warmupSeconds, work);
+    Map<String, Systems> systems = new LinkedHashMap<>();
+    try (TestingServer zk = new TestingServer(new InstanceSpec(work.resolve("zk").toFile(), -1, -1,
+            -1, true, -1, -1, -1, Map.of("clientPortAddress", "127.0.0.1"), "127.0.0.1"), true);
+        SynodNode single = SynodNode.start(
+            LogConfig.singleNode("benchlock", work.resolve("single"), LogConfig.freeLoopbackPort()),
+            CoordinatorConfig.DEFAULTS, List.of());
+        Cluster cluster = noCluster ? null : Cluster.start(work.resolve("cluster"))) {
+      single.awaitLeadership(30, TimeUnit.SECONDS);
+      systems.put("zookeeper", new Systems(() -> zkClient(zk.getConnectString())));
+      systems.put("synod 1 node", new Systems(() -> nativeClient(single.locks())));
+      if (cluster != null) {
+        systems.put("synod 3 nodes", new Systems(() -> nativeClient(cluster.service)));
+      }
+      report(measure(systems));
+    }
+    return 0;
+  }
+
+  /** Makes a client of one system. */
+  @FunctionalInterface
+  interface ClientFactory {
+    Client open() throws Exception;
+  }
+
+  record Systems(ClientFactory factory) {}
+
+  private Map<String, double[][][]> measure(Map<String, Systems> systems) throws Exception {
+    Map<String, double[][][]> cells = new LinkedHashMap<>(); // system -> load -> round -> metrics
+    systems.keySet().forEach(name -> cells.put(name, new double[LOADS.size()][rounds][]));
+    for (int round = 0; round < rounds; round++) {
+      for (int l = 0; l < LOADS.size(); l++) {
+        Load load = LOADS.get(l);
+        for (var system : systems.entrySet()) {
+          LoadRun.Result r = run(system.getValue().factory(), load);
+          cells.get(system.getKey())[l][round] = new double[] {r.perSecond(), r.p50Ms(), r.p99Ms()};
+          System.out.printf("  round %d  %-22s %-14s %9.0f cycles/s%n", round + 1, load.name(),
+              system.getKey(), r.perSecond());
+        }
+      }
+    }
+    return cells;
+  }
+
+  private LoadRun.Result run(ClientFactory factory, Load load) throws Exception {
+    List<Client> clients = new ArrayList<>();
+    try {
+      for (int i = 0; i < load.clients(); i++) {
+        clients.add(factory.open());
+      }
+      return LoadRun.run(load.clients(), warmupSeconds, seconds, (worker, seq) -> {
+        int lock = load.locks() == 1 ? 0 : ThreadLocalRandom.current().nextInt(load.locks());
+        clients.get(worker).cycle("bench/locks/l" + lock);
+      });
+    } finally {
+      for (Client client : clients) {
+        client.close();
+      }
+    }
+  }
+
+  private void report(Map<String, double[][][]> cells) {
+    System.out.printf("%n%-22s %-14s %11s %9s %9s %12s%n", "load", "system", "cycles/s", "p50 ms",
+        "p99 ms", "x zookeeper");
+    double uncontended = Double.NaN;
+    for (int l = 0; l < LOADS.size(); l++) {
+      double zk = median(cells.get("zookeeper")[l], 0);
+      for (var entry : cells.entrySet()) {
+        double[][] rounds = entry.getValue()[l];
+        double perSecond = median(rounds, 0);
+        System.out.printf("%-22s %-14s %11.0f %9.2f %9.2f %12s%n", LOADS.get(l).name(),
+            entry.getKey(), perSecond, median(rounds, 1), median(rounds, 2),
+            entry.getKey().equals("zookeeper") ? "" : String.format("%.2f", perSecond / zk));
+        if (l == 2 && entry.getKey().equals("synod 1 node")) {
+          uncontended = perSecond;
+        }
+      }
+    }
+    System.out.printf("(medians of %d rounds; a cycle = acquire X + release; 8x1000 = 8 clients over"
+        + " 1000 locks)%n", rounds);
+    System.out.printf("uncontended 8x1000 cycles/s: %.0f%n", uncontended);
+  }
+
+  private double median(double[][] rounds, int metric) {
+    double[] values = new double[rounds.length];
+    for (int i = 0; i < rounds.length; i++) {
+      values[i] = rounds[i][metric];
+    }
+    return LoadRun.median(values);
+  }
+
+  // ---- clients --------------------------------------------------------------------------------
+
+  private static Client nativeClient(LockService service) {
+    LockSession session = service.openSession("bench", Duration.ofSeconds(30));
+    return new Client() {
+      @Override
+      public void cycle(String resource) {
+        try (Lock lock = session.acquire(resource, LockMode.X, WAIT)) {
+          if (lock.fencingToken() <= 0) {
+            throw new IllegalStateException("grant without a fencing token: " + lock);
+          }
+        }
+      }
+
+      @Override
+      public void close() {
+        session.close();
+      }
+    };
+  }
+
+  private static Client zkClient(String connectString) {
+    CuratorFramework curator = CuratorFrameworkFactory.newClient(
+        connectString, 30_000, 15_000, new ExponentialBackoffRetry(100, 3));
+    curator.start();
+    Map<String, InterProcessMutex> mutexes = new java.util.HashMap<>();
+    return new Client() {
+      @Override
+      public void cycle(String resource) throws Exception {
+        InterProcessMutex mutex = mutexes.computeIfAbsent(resource,
+            r -> new InterProcessMutex(curator, "/bench/" + r.replace('/', '_')));
+        if (!mutex.acquire(WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+          throw new IllegalStateException("ZooKeeper lock not granted within " + WAIT);
+        }
+        mutex.release();
+      }
+
+      @Override
+      public void close() {
+        curator.close();
+      }
+    };
+  }
+
+  /** Three synod nodes in this process, on loopback ports, and a lock service that follows the leader. */
+  static final class Cluster implements AutoCloseable {
+    final List<SynodNode> nodes = new ArrayList<>();
+    final NativeLockService service;
+
+    private Cluster(List<SynodNode> nodes) {
+      this.nodes.addAll(nodes);
+      List<LockDriver> drivers = new ArrayList<>();
+      nodes.forEach(n -> drivers.add(n.lockDriver()));
+      this.service = new NativeLockService(drivers);
+    }
+
+    static Cluster start(Path dir) throws Exception {
+      Map<String, String> peers = new LinkedHashMap<>();
+      for (int i = 1; i <= 3; i++) {
+        peers.put("n" + i, "127.0.0.1:" + LogConfig.freeLoopbackPort());
+      }
+      List<SynodNode> nodes = new ArrayList<>();
+      for (String id : peers.keySet()) {
+        nodes.add(SynodNode.start(LogConfig.cluster("benchlock3", id, peers, dir.resolve(id)),
+            CoordinatorConfig.DEFAULTS, LockConfig.DEFAULTS, List.of()));
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (nodes.stream().noneMatch(SynodNode::isLeader)) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("the three-node group elected no leader in 30 s");
+        }
+        Thread.sleep(20);
+      }
+      return new Cluster(nodes);
+    }
+
+    @Override
+    public void close() {
+      service.close();
+      nodes.forEach(SynodNode::close);
+    }
+  }
+}
