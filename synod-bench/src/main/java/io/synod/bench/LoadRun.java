@@ -16,8 +16,13 @@ final class LoadRun {
     void run(int worker, long sequence) throws Exception;
   }
 
-  /** What a run measured. */
-  record Result(int concurrency, long operations, double seconds, double p50Ms, double p99Ms) {
+  /**
+   * What a run measured. {@code cpuMicrosPerOp} is this JVM's CPU time (all threads, user and
+   * system) over the measured window divided by the operations in it: the client's and, when
+   * synod is embedded, the coordinator's cost per operation; the stores' processes are not in it.
+   */
+  record Result(int concurrency, long operations, double seconds, double p50Ms, double p99Ms,
+      double cpuMicrosPerOp) {
     double perSecond() {
       return operations / seconds;
     }
@@ -34,6 +39,11 @@ final class LoadRun {
     int[] counts = new int[concurrency];
     AtomicReference<Throwable> failure = new AtomicReference<>();
     CountDownLatch done = new CountDownLatch(concurrency);
+    long[] cpuNanos = new long[2];
+    Thread sampler = Thread.ofPlatform().name("load-cpu").start(() -> {
+      cpuNanos[0] = cpuAt(measureFrom);
+      cpuNanos[1] = cpuAt(end);
+    });
     for (int w = 0; w < concurrency; w++) {
       long[] mine = new long[1 << 16];
       latencies.add(mine);
@@ -66,6 +76,7 @@ final class LoadRun {
       });
     }
     done.await();
+    sampler.join();
     if (failure.get() != null) {
       throw new IllegalStateException("load operation failed: " + failure.get(), failure.get());
     }
@@ -77,7 +88,24 @@ final class LoadRun {
       at += counts[w];
     }
     Arrays.sort(all);
-    return new Result(concurrency, total, seconds, percentileMs(all, 0.50), percentileMs(all, 0.99));
+    double cpuMicros = total == 0 ? Double.NaN : (cpuNanos[1] - cpuNanos[0]) / 1e3 / total;
+    return new Result(concurrency, total, seconds, percentileMs(all, 0.50), percentileMs(all, 0.99),
+        cpuMicros);
+  }
+
+  /** Sleeps until {@code nanoTime}, then reads this process's CPU time. */
+  private static long cpuAt(long nanoTime) {
+    long wait;
+    while ((wait = nanoTime - System.nanoTime()) > 0) {
+      try {
+        Thread.sleep(Math.max(1, wait / 1_000_000));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
   }
 
   private static double percentileMs(long[] sorted, double q) {

@@ -45,13 +45,20 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
   @Option(names = "--warmup-seconds", defaultValue = "2", description = "Unmeasured seconds before each cell (default ${DEFAULT-VALUE}).")
   double warmupSeconds;
 
+  @Option(names = "--jit-warmup-seconds", defaultValue = "8",
+      description = "Unmeasured seconds of each mode at the highest concurrency before the first"
+          + " round, so the JIT has compiled both paths (default ${DEFAULT-VALUE}).")
+  double jitWarmupSeconds;
+
   @Option(names = "--rounds", defaultValue = "3", description = "Rounds; medians are reported (default ${DEFAULT-VALUE}).")
   int rounds;
 
   @Override
   public Integer call() throws Exception {
-    if (rounds < 1 || seconds <= 0 || warmupSeconds < 0 || concurrency.length == 0) {
-      throw new IllegalArgumentException("--rounds must be >= 1, --seconds > 0, --warmup-seconds >= 0");
+    if (rounds < 1 || seconds <= 0 || warmupSeconds < 0 || jitWarmupSeconds < 0
+        || concurrency.length == 0) {
+      throw new IllegalArgumentException("--rounds must be >= 1, --seconds > 0, --warmup-seconds"
+          + " >= 0, --jit-warmup-seconds >= 0, --concurrency not empty");
     }
     int maxConcurrency = java.util.Arrays.stream(concurrency).max().orElse(1);
     Path work = Files.createTempDirectory("synod-bench-2pc");
@@ -81,17 +88,27 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
     Map<String, double[][]> cells = new LinkedHashMap<>();
     double[][] rawCells = new double[concurrency.length * rounds][];
     double[][] synodCells = new double[concurrency.length * rounds][];
+    if (jitWarmupSeconds > 0) {
+      int c = java.util.Arrays.stream(concurrency).max().orElse(1);
+      System.out.printf("  warming up the JIT: %.0f s of each mode at c=%d%n", jitWarmupSeconds, c);
+      LoadRun.run(c, 0, jitWarmupSeconds / 2, raw::run);
+      LoadRun.run(c, 0, jitWarmupSeconds / 2,
+          (worker, seq) -> coordinate(synod, "jit-" + worker + "-" + seq, worker, seq));
+      LoadRun.run(c, 0, jitWarmupSeconds / 2, raw::run);
+      LoadRun.run(c, 0, jitWarmupSeconds / 2,
+          (worker, seq) -> coordinate(synod, "jit2-" + worker + "-" + seq, worker, seq));
+    }
     for (int round = 0; round < rounds; round++) {
       for (int i = 0; i < concurrency.length; i++) {
         int c = concurrency[i];
         LoadRun.Result r = LoadRun.run(c, warmupSeconds, seconds, raw::run);
-        rawCells[i * rounds + round] = new double[] {r.perSecond(), r.p50Ms(), r.p99Ms()};
+        rawCells[i * rounds + round] = new double[] {r.perSecond(), r.p50Ms(), r.p99Ms(), r.cpuMicrosPerOp()};
         String tag = "r" + round + "c" + c + "-";
         LoadRun.Result s = LoadRun.run(c, warmupSeconds, seconds,
             (worker, seq) -> coordinate(synod, tag + worker + "-" + seq, worker, seq));
-        synodCells[i * rounds + round] = new double[] {s.perSecond(), s.p50Ms(), s.p99Ms()};
-        System.out.printf("  round %d  c=%-3d raw %8.0f txn/s   synod %8.0f txn/s%n", round + 1, c,
-            r.perSecond(), s.perSecond());
+        synodCells[i * rounds + round] = new double[] {s.perSecond(), s.p50Ms(), s.p99Ms(), s.cpuMicrosPerOp()};
+        System.out.printf("  round %d  c=%-3d raw %8.0f txn/s %5.0f us cpu   synod %8.0f txn/s %5.0f us cpu%n",
+            round + 1, c, r.perSecond(), r.cpuMicrosPerOp(), s.perSecond(), s.cpuMicrosPerOp());
       }
     }
     cells.put("raw", rawCells);
@@ -110,26 +127,30 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
   }
 
   private void report(Map<String, double[][]> cells) {
-    System.out.printf("%n%-12s %-6s %10s %9s %9s %8s%n", "concurrency", "mode", "txn/s", "p50 ms", "p99 ms", "ratio");
+    System.out.printf("%n%-12s %-6s %10s %9s %9s %10s %8s%n", "concurrency", "mode", "txn/s", "p50 ms",
+        "p99 ms", "cpu us/txn", "ratio");
     double ratioAtLast = Double.NaN;
     for (int i = 0; i < concurrency.length; i++) {
       double[] raw = medians(cells.get("raw"), i);
       double[] synod = medians(cells.get("synod"), i);
       double ratio = synod[0] / raw[0];
-      System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f%n", concurrency[i], "raw", raw[0], raw[1], raw[2]);
-      System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f %8.2f%n", concurrency[i], "synod", synod[0], synod[1], synod[2], ratio);
+      System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f %10.0f%n", concurrency[i], "raw", raw[0], raw[1],
+          raw[2], raw[3]);
+      System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f %10.0f %8.2f%n", concurrency[i], "synod", synod[0],
+          synod[1], synod[2], synod[3], ratio);
       if (concurrency[i] == 32 || i == concurrency.length - 1) {
         ratioAtLast = ratio;
       }
     }
     int last = java.util.Arrays.stream(concurrency).anyMatch(c -> c == 32) ? 32 : concurrency[concurrency.length - 1];
-    System.out.printf("(medians of %d rounds; ratio = synod txn/s / raw txn/s)%n", rounds);
+    System.out.printf("(medians of %d rounds; ratio = synod txn/s / raw txn/s; cpu = this JVM's CPU"
+        + " per transaction, client and embedded coordinator, not PostgreSQL's)%n", rounds);
     System.out.printf("ratio at %d: %.2f%n", last, ratioAtLast);
   }
 
   private double[] medians(double[][] cells, int concurrencyIndex) {
-    double[] out = new double[3];
-    for (int metric = 0; metric < 3; metric++) {
+    double[] out = new double[4];
+    for (int metric = 0; metric < 4; metric++) {
       double[] values = new double[rounds];
       for (int round = 0; round < rounds; round++) {
         values[round] = cells[concurrencyIndex * rounds + round][metric];

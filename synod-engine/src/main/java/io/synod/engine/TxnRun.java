@@ -128,55 +128,70 @@ final class TxnRun {
 
   private Map<String, Vote> prepareAll(Duration budget) {
     Duration perCall = min(budget, coordinator.config().participantResponseTimeout());
-    Map<String, CompletableFuture<Vote>> pending = new LinkedHashMap<>();
+    long deadlineNanos = System.nanoTime() + perCall.toNanos();
+    Map<String, CompletableFuture<Vote>> calls = new LinkedHashMap<>();
     AtomicInteger voted = new AtomicInteger();
-    int stores = request.participatingStores().size();
     List<String> order = request.participatingStores();
     for (int i = 0; i < order.size(); i++) {
       String store = order.get(i);
       Participant participant = coordinator.participant(store);
       List<SqlOperation> ops = operationsFor(store);
       String gid = gids.get(store);
-      Vote timedOut = Vote.abort(AbortReason.TIMEOUT, "store '" + store + "' did not vote within "
-          + perCall.toMillis() + " ms");
       CompletableFuture<Vote> call;
-      CompletableFuture<Vote> waited;
       if (i < order.size() - 1) {
         call = CompletableFuture.supplyAsync(() -> participant.prepare(gid, ops, perCall),
             coordinator.storeCalls());
-        waited = call.copy().completeOnTimeout(timedOut, perCall.toMillis(), TimeUnit.MILLISECONDS);
       } else {
         // The last store is asked on this thread, which would otherwise only wait: one thread
-        // hand-off fewer per transaction. A vote later than the timeout counts as a timeout.
-        long askedNanos = System.nanoTime();
-        call = CompletableFuture.completedFuture(participant.prepare(gid, ops, perCall));
-        boolean late = System.nanoTime() - askedNanos > perCall.toNanos();
-        waited = late ? CompletableFuture.completedFuture(timedOut) : call;
+        // hand-off fewer per transaction. A vote later than the deadline counts as a timeout.
+        Vote vote = participant.prepare(gid, ops, perCall);
+        call = System.nanoTime() - deadlineNanos > 0
+            ? lateVote(store, CompletableFuture.completedFuture(vote), perCall)
+            : CompletableFuture.completedFuture(vote);
       }
       call.thenAccept(v -> {
-        if (voted.incrementAndGet() < stores) {
+        if (voted.incrementAndGet() < order.size()) {
           FaultPoints.hit(FaultPoints.AFTER_SOME_PREPARES);
         }
       });
-      pending.put(store, waited);
-      // A prepare that answers after we stopped waiting must not stay prepared.
-      lateVoteRollback(call, waited, participant, gid);
+      calls.put(store, call);
     }
+    // Wait on this thread with a deadline rather than a timer per call: no scheduled task, and
+    // no thread woken, per store and transaction.
     Map<String, Vote> votes = new LinkedHashMap<>();
-    pending.forEach((store, vote) -> votes.put(store, vote.join()));
+    calls.forEach((store, call) -> votes.put(store, voteBy(store, call, deadlineNanos, perCall)));
     return votes;
   }
 
-  private void lateVoteRollback(CompletableFuture<Vote> call, CompletableFuture<Vote> waited,
-      Participant participant, String gid) {
-    call.thenAcceptBoth(waited, (actual, seen) -> {
-      if (actual instanceof Vote.Commit && seen instanceof Vote.Abort a
-          && a.reason() == AbortReason.TIMEOUT) {
-        LOG.info("store '{}' prepared {} after its vote timed out; rolling it back",
-            participant.name(), gid);
+  /** The store's vote if it came by the deadline; TIMEOUT otherwise, and a late yes is undone. */
+  private Vote voteBy(String store, CompletableFuture<Vote> call, long deadlineNanos,
+      Duration perCall) {
+    try {
+      return call.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      // fall through: a timeout vote
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      return Vote.abort(AbortReason.UNAVAILABLE,
+          "store '" + store + "' failed to prepare: " + e.getCause());
+    }
+    return lateVote(store, call, perCall).join();
+  }
+
+  /** A TIMEOUT vote for a call we stopped waiting for; if it prepares after all, it is undone. */
+  private CompletableFuture<Vote> lateVote(String store, CompletableFuture<Vote> call,
+      Duration perCall) {
+    Participant participant = coordinator.participant(store);
+    String gid = gids.get(store);
+    call.thenAccept(actual -> {
+      if (actual instanceof Vote.Commit) {
+        LOG.info("store '{}' prepared {} after its vote timed out; rolling it back", store, gid);
         coordinator.resolver().resolve(participant, gid, false);
       }
     });
+    return CompletableFuture.completedFuture(Vote.abort(AbortReason.TIMEOUT,
+        "store '" + store + "' did not vote within " + perCall.toMillis() + " ms"));
   }
 
   private List<SqlOperation> operationsFor(String store) {

@@ -58,6 +58,14 @@ public final class RatisLog implements CoordinatorLog {
   private final AtomicLong callIds = new AtomicLong();
   private final ProposalBatcher<LogCommand, LogCommand.Result> batcher;
   private volatile Runnable leaderReadyListener = () -> {};
+  private final java.util.concurrent.ConcurrentMap<CompletableFuture<RaftClientReply>, Long>
+      watchdog = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.ScheduledExecutorService watchdogTimer =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "synod-log-watchdog");
+        t.setDaemon(true);
+        return t;
+      });
 
   private RatisLog(LogConfig config) throws IOException {
     this.config = config;
@@ -73,6 +81,7 @@ public final class RatisLog implements CoordinatorLog {
         .build();
     this.batcher = new ProposalBatcher<>(config.proposalsInFlightMax(), QUEUED_PROPOSALS_MAX,
         LAZY_DELAY_MS, this::send);
+    watchdogTimer.scheduleWithFixedDelay(this::expireOverdue, 200, 200, TimeUnit.MILLISECONDS);
   }
 
   /** Starts the local replica; it joins (or forms) the group named by the cluster id. */
@@ -111,6 +120,10 @@ public final class RatisLog implements CoordinatorLog {
     // Ratis waits 10 ms between appendEntries calls by default: a floor under every replicated
     // write's latency in a cluster. Entries are batched by the ProposalBatcher already.
     RaftServerConfigKeys.Log.Appender.setWaitTimeMin(props, TimeDuration.ZERO);
+    // Ratis also appends a metadata entry recording the commit index after commits, which costs
+    // a write and a flush of its own (sequential entries: ~600 against ~850 us of CPU each). Raft
+    // does not need the commit index on disk: a restarted leader commits its log anew.
+    RaftServerConfigKeys.Log.setLogMetadataEnabled(props, false);
     RaftServerConfigKeys.Rpc.setTimeoutMin(props, TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setTimeoutMax(props, TimeDuration.valueOf(600, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setRequestTimeout(props,
@@ -155,12 +168,27 @@ public final class RatisLog implements CoordinatorLog {
         .setType(RaftClientRequest.writeRequestType())
         .build();
     try {
-      return server.submitClientRequestAsync(request)
-          .orTimeout(config.proposalTimeout().toMillis(), TimeUnit.MILLISECONDS)
-          .thenApply(this::outcomesOf);
+      CompletableFuture<RaftClientReply> reply = server.submitClientRequestAsync(request);
+      watchdog.put(reply, System.nanoTime() + config.proposalTimeout().toNanos());
+      reply.whenComplete((r, e) -> watchdog.remove(reply));
+      return reply.thenApply(this::outcomesOf);
     } catch (IOException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /**
+   * Fails proposals that waited longer than the proposal timeout: one sweep a few times a second
+   * instead of a timer task per entry (each of which wakes the JDK's delay scheduler).
+   */
+  private void expireOverdue() {
+    long now = System.nanoTime();
+    watchdog.forEach((reply, deadline) -> {
+      if (now - deadline > 0) {
+        reply.completeExceptionally(new java.util.concurrent.TimeoutException(
+            "no commit of the entry within " + config.proposalTimeout()));
+      }
+    });
   }
 
   private List<LogCommand.Result> outcomesOf(RaftClientReply reply) {
@@ -226,6 +254,7 @@ public final class RatisLog implements CoordinatorLog {
   @Override
   public void close() {
     batcher.close();
+    watchdogTimer.shutdownNow();
     try {
       server.close();
     } catch (IOException e) {
