@@ -50,6 +50,11 @@ final class LockBench implements Callable<Integer> {
   @Option(names = "--warmup-seconds", defaultValue = "2", description = "Unmeasured seconds before each cell (default ${DEFAULT-VALUE}).")
   double warmupSeconds;
 
+  @Option(names = "--jit-warmup-seconds", defaultValue = "4",
+      description = "Unmeasured seconds per system before the first round, so the JIT has"
+          + " compiled every path (default ${DEFAULT-VALUE}).")
+  double jitWarmupSeconds;
+
   @Option(names = "--rounds", defaultValue = "3", description = "Rounds; medians are reported (default ${DEFAULT-VALUE}).")
   int rounds;
 
@@ -70,8 +75,9 @@ final class LockBench implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (rounds < 1 || seconds <= 0 || warmupSeconds < 0) {
-      throw new IllegalArgumentException("--rounds must be >= 1, --seconds > 0, --warmup-seconds >= 0");
+    if (rounds < 1 || seconds <= 0 || warmupSeconds < 0 || jitWarmupSeconds < 0) {
+      throw new IllegalArgumentException("--rounds must be >= 1, --seconds > 0, --warmup-seconds"
+          + " >= 0, --jit-warmup-seconds >= 0");
     }
     Path work = Files.createTempDirectory("synod-bench-lock");
     System.out.printf("synod bench lock: %d round(s) of %.0f s per cell after %.0f s warm-up; work dir %s%n",
@@ -105,6 +111,12 @@ final class LockBench implements Callable<Integer> {
   private Map<String, double[][][]> measure(Map<String, Systems> systems) throws Exception {
     Map<String, double[][][]> cells = new LinkedHashMap<>(); // system -> load -> round -> metrics
     systems.keySet().forEach(name -> cells.put(name, new double[LOADS.size()][rounds][]));
+    if (jitWarmupSeconds > 0) {
+      System.out.printf("  warming up the JIT: %.0f s per system%n", jitWarmupSeconds);
+      for (Systems system : systems.values()) {
+        runFor(system.factory(), LOADS.get(2), 0, jitWarmupSeconds);
+      }
+    }
     for (int round = 0; round < rounds; round++) {
       for (int l = 0; l < LOADS.size(); l++) {
         Load load = LOADS.get(l);
@@ -120,12 +132,17 @@ final class LockBench implements Callable<Integer> {
   }
 
   private LoadRun.Result run(ClientFactory factory, Load load) throws Exception {
+    return runFor(factory, load, warmupSeconds, seconds);
+  }
+
+  private LoadRun.Result runFor(ClientFactory factory, Load load, double warmup, double measured)
+      throws Exception {
     List<Client> clients = new ArrayList<>();
     try {
       for (int i = 0; i < load.clients(); i++) {
         clients.add(factory.open());
       }
-      return LoadRun.run(load.clients(), warmupSeconds, seconds, (worker, seq) -> {
+      return LoadRun.run(load.clients(), warmup, measured, (worker, seq) -> {
         int lock = load.locks() == 1 ? 0 : ThreadLocalRandom.current().nextInt(load.locks());
         clients.get(worker).cycle("bench/locks/l" + lock);
       });

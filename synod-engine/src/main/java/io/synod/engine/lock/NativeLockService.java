@@ -40,7 +40,11 @@ public final class NativeLockService implements LockService {
 
   private final List<LockDriver> replicas;
   private final List<Runnable> unsubscribes = new ArrayList<>();
-  private final Map<String, CompletableFuture<LockEffect>> waiting = new ConcurrentHashMap<>();
+  /** A request waiting for its answer, and what to do if none comes by the time given. */
+  private record Waiter(CompletableFuture<LockEffect> answer, long giveUpAtNanos,
+      Runnable onGiveUp) {}
+
+  private final Map<String, Waiter> waiting = new ConcurrentHashMap<>();
   private final Map<String, NativeLockSession> sessions = new ConcurrentHashMap<>();
   final ScheduledExecutorService timer;
   /**
@@ -65,6 +69,7 @@ public final class NativeLockService implements LockService {
       t.setDaemon(true);
       return t;
     });
+    timer.scheduleWithFixedDelay(this::giveUpOverdue, 250, 250, TimeUnit.MILLISECONDS);
     for (LockDriver replica : this.replicas) {
       unsubscribes.add(replica.addListener(this::onEffects));
     }
@@ -110,9 +115,24 @@ public final class NativeLockService implements LockService {
 
   // ---- for sessions ---------------------------------------------------------------------------
 
-  /** Registers interest in the answer to {@code requestId} before the request is proposed. */
-  CompletableFuture<LockEffect> awaitAnswer(String requestId) {
-    return waiting.computeIfAbsent(requestId, id -> new CompletableFuture<>());
+  /**
+   * Registers interest in the answer to {@code requestId} before the request is proposed. If no
+   * answer comes by {@code giveUpAtNanos}, {@code onGiveUp} runs (one sweep a few times a second
+   * looks, rather than a timer task per request).
+   */
+  CompletableFuture<LockEffect> awaitAnswer(String requestId, long giveUpAtNanos,
+      Runnable onGiveUp) {
+    return waiting.computeIfAbsent(requestId,
+        id -> new Waiter(new CompletableFuture<>(), giveUpAtNanos, onGiveUp)).answer();
+  }
+
+  private void giveUpOverdue() {
+    long now = System.nanoTime();
+    waiting.forEach((requestId, waiter) -> {
+      if (now - waiter.giveUpAtNanos() > 0 && waiting.remove(requestId, waiter)) {
+        waiter.onGiveUp().run();
+      }
+    });
   }
 
   void forget(String requestId) {
@@ -190,9 +210,9 @@ public final class NativeLockService implements LockService {
     for (LockEffect effect : effects) {
       String requestId = requestIdOf(effect);
       if (requestId != null && !(effect instanceof LockEffect.Queued)) {
-        CompletableFuture<LockEffect> answer = waiting.remove(requestId);
-        if (answer != null) {
-          answer.complete(effect);
+        Waiter waiter = waiting.remove(requestId);
+        if (waiter != null) {
+          waiter.answer().complete(effect);
         }
       }
       String sessionId = sessionIdOf(effect);
@@ -289,6 +309,6 @@ public final class NativeLockService implements LockService {
     unsubscribes.forEach(Runnable::run);
     timer.shutdownNow();
     callbacks.shutdown();
-    waiting.values().forEach(f -> f.completeExceptionally(closedError()));
+    waiting.values().forEach(w -> w.answer().completeExceptionally(closedError()));
   }
 }

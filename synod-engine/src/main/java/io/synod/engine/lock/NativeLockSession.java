@@ -99,7 +99,8 @@ final class NativeLockSession implements LockSession {
 
   @Override
   public Lock acquire(LockRequest request) {
-    return await(acquireAsync(request));
+    // The caller waits for the answer itself: no hop through the callback pool.
+    return toLock(request, await(answer(request)));
   }
 
   @Override
@@ -130,7 +131,26 @@ final class NativeLockSession implements LockSession {
     NativeLockService.parse(request.resource()); // bad input fails here, before any proposal
     String requestId = id + "/" + requests.incrementAndGet();
     long timeoutMs = request.timeout().toMillis();
-    CompletableFuture<LockEffect> answer = service.awaitAnswer(requestId);
+    // The leader ends the wait at its deadline; if no answer comes (the leader died and nobody
+    // applied the Tick yet), the client gives up a little later and withdraws the request.
+    CompletableFuture<LockEffect> answer = new CompletableFuture<>();
+    long giveUpAt = System.nanoTime()
+        + TimeUnit.MILLISECONDS.toNanos(timeoutMs + NativeLockService.ANSWER_GRACE.toMillis());
+    service.awaitAnswer(requestId, giveUpAt, () -> {
+      withdraw(request.resource());
+      // UNAVAILABLE, not DEADLINE_EXCEEDED: nobody said no, so it may have been granted (and is
+      // now being released); the caller cannot tell, and must not take it as a refusal.
+      answer.completeExceptionally(new SynodException(ErrorCode.UNAVAILABLE, null,
+          "no answer to the request for " + request.mode() + " on '" + request.resource()
+              + "' within " + request.timeout() + " and " + NativeLockService.ANSWER_GRACE
+              + "; it is withdrawn"));
+    }).whenComplete((effect, error) -> {
+      if (error != null) {
+        answer.completeExceptionally(error);
+      } else {
+        answer.complete(effect);
+      }
+    });
     service.propose(now -> new LockCommand.Acquire(requestId, id, request.resource(),
             request.mode(), timeoutMs, request.withIntents(), request.priority(), now))
         .whenComplete((effects, error) -> {
@@ -147,20 +167,6 @@ final class NativeLockSession implements LockSession {
             }
           }
         });
-    // The leader ends the wait at its deadline; if no answer comes (the leader died and nobody
-    // applied the Tick yet), the client gives up a little later and withdraws the request.
-    service.timer.schedule(() -> {
-      if (!answer.isDone()) {
-        service.forget(requestId);
-        withdraw(request.resource());
-        // UNAVAILABLE, not DEADLINE_EXCEEDED: nobody said no, so it may have been granted (and
-        // is now being released); the caller cannot tell, and must not take it as a refusal.
-        answer.completeExceptionally(new SynodException(ErrorCode.UNAVAILABLE, null,
-            "no answer to the request for " + request.mode() + " on '" + request.resource()
-                + "' within " + request.timeout() + " and " + NativeLockService.ANSWER_GRACE
-                + "; it is withdrawn"));
-      }
-    }, timeoutMs + NativeLockService.ANSWER_GRACE.toMillis(), TimeUnit.MILLISECONDS);
     return answer;
   }
 
