@@ -19,6 +19,23 @@ public interface CoordinationService extends AutoCloseable {
    */
   CompletableFuture<CoordinationResult> coordinate(CoordinationRequest request);
 
+  /**
+   * Runs a coordination to its outcome on the calling thread and returns the result: the same
+   * outcomes and errors as {@link #coordinate}, thrown as {@link SynodException}. For callers
+   * that would only wait on the future anyway (a thread per request): the coordinator need not
+   * hand the work to a thread of its own and back.
+   */
+  default CoordinationResult coordinateAndWait(CoordinationRequest request) {
+    try {
+      return coordinate(request).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof SynodException synod) {
+        throw synod;
+      }
+      throw new SynodException(ErrorCode.INTERNAL, "coordination failed: " + e.getCause(), e);
+    }
+  }
+
   /** The current status of a coordination, or empty if this id is unknown. */
   Optional<CoordinationResult> status(String coordinationId);
 

@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.security.SecureRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -91,6 +92,29 @@ public final class Coordinator implements CoordinationService {
 
   @Override
   public CompletableFuture<CoordinationResult> coordinate(CoordinationRequest request) {
+    return start(request, runs);
+  }
+
+  /** Drives the coordination on the calling thread: no hand-off to a run thread and back. */
+  @Override
+  public CoordinationResult coordinateAndWait(CoordinationRequest request) {
+    try {
+      return start(request, Runnable::run).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof SynodException synod) {
+        throw synod;
+      }
+      throw new SynodException(ErrorCode.INTERNAL, "coordination failed: " + e.getCause(), e);
+    }
+  }
+
+  /**
+   * Validates, answers repeats from the live runs or the log, and otherwise starts a run with
+   * {@code driver}. The run answers its future as soon as the outcome is known; work that goes
+   * on after that (retries at a store that is down) never holds the driving thread.
+   */
+  private CompletableFuture<CoordinationResult> start(CoordinationRequest request,
+      Executor driver) {
     try {
       validator.validate(request);
     } catch (SynodException e) {
@@ -122,7 +146,7 @@ public final class Coordinator implements CoordinationService {
       return first.result();
     }
     liveByKey.put(key, run);
-    runs.execute(run::drive);
+    driver.execute(run::drive);
     return run.result();
   }
 

@@ -107,6 +107,11 @@ public final class SynodNode implements AutoCloseable {
     return recovery.runPass().quiet();
   }
 
+  /** How many log entries this node proposed, and how many commands they carried. */
+  public RatisLog.Stats logStats() {
+    return log.stats();
+  }
+
   RatisLog log() {
     return log;
   }

@@ -299,8 +299,15 @@ final class TxnRun {
     } catch (TimeoutException e) {
       LOG.warn("coordination {} (key {}) decided commit; not every store acknowledged within {}",
           request.coordinationId(), txnKey, coordinator.config().commitTimeout());
-      result.complete(snapshot());
-      all.join();
+      result.complete(snapshot()); // "committing"; the retries go on without this thread
+      all.whenComplete((ok, error) -> {
+        if (error == null) {
+          finish(TransactionState.COMMITTED);
+        } else {
+          coordinator.forget(this); // only a closing coordinator stops them; recovery finishes
+        }
+      });
+      return;
     } catch (ExecutionException | InterruptedException e) {
       // Only a closing coordinator stops the retries; recovery finishes the commit from the log.
       result.complete(snapshot());
@@ -320,9 +327,15 @@ final class TxnRun {
       }
     });
     try {
-      CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).join();
-    } catch (RuntimeException e) {
-      LOG.warn("rollback of key {} incomplete, recovery will finish it: {}", txnKey, e.getMessage());
+      // Bounded: the abort is decided; a store that is down is rolled back by the retries (and
+      // recovery) after the caller has its answer.
+      CompletableFuture.allOf(done.toArray(CompletableFuture[]::new))
+          .get(coordinator.config().commitTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.warn("rollback of key {} incomplete, retries and recovery will finish it: {}", txnKey,
+          e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -82,6 +82,28 @@ class CoordinatorTest {
   }
 
   @Test
+  void coordinateAndWaitDrivesTheRunOnTheCallersThread() {
+    List<String> threads = new CopyOnWriteArrayList<>();
+    b.voter = ops -> {
+      threads.add(Thread.currentThread().getName());
+      return Vote.commit();
+    };
+
+    CoordinationResult result = node.coordination().coordinateAndWait(transfer("inline"));
+
+    assertThat(result.finalState()).isEqualTo(TransactionState.COMMITTED);
+    assertThat(threads).containsExactly(Thread.currentThread().getName());
+    assertThat(a.committed).hasSize(1);
+    assertThat(b.committed).hasSize(1);
+    // A repeat answers from the log, and bad input throws as the future would have failed.
+    assertThat(node.coordination().coordinateAndWait(transfer("inline"))).isEqualTo(result);
+    assertThatThrownBy(() -> node.coordination().coordinateAndWait(
+            CoordinationRequest.twoPhaseCommit("bad").sql("nope", "SELECT 1").build()))
+        .isInstanceOfSatisfying(SynodException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT));
+  }
+
+  @Test
   void oneAbortVoteRollsBackTheOthersAndNamesTheStoreAndReason() {
     b.voter = ops -> Vote.abort(AbortReason.CONSTRAINT_VIOLATION, "operations[0]: check failed");
 

@@ -56,6 +56,8 @@ public final class RatisLog implements CoordinatorLog {
   private final RatisStateMachine stateMachine;
   private final ClientId clientId = ClientId.randomId();
   private final AtomicLong callIds = new AtomicLong();
+  private final AtomicLong entriesSent = new AtomicLong();
+  private final AtomicLong commandsSent = new AtomicLong();
   private final ProposalBatcher<LogCommand, LogCommand.Result> batcher;
   private volatile Runnable leaderReadyListener = () -> {};
   private final java.util.concurrent.ConcurrentMap<CompletableFuture<RaftClientReply>, Long>
@@ -156,7 +158,16 @@ public final class RatisLog implements CoordinatorLog {
     return send(List.of()).thenApply(outcomes -> null);
   }
 
+  /** Entries this replica proposed and the commands they carried (batching shows as the ratio). */
+  public record Stats(long entries, long commands) {}
+
+  public Stats stats() {
+    return new Stats(entriesSent.get(), commandsSent.get());
+  }
+
   private CompletableFuture<List<LogCommand.Result>> send(List<LogCommand> commands) {
+    entriesSent.incrementAndGet();
+    commandsSent.addAndGet(commands.size());
     RaftClientRequest request = RaftClientRequest.newBuilder()
         .setClientId(clientId)
         .setServerId(server.getId())
