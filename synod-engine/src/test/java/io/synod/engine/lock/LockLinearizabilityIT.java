@@ -45,6 +45,8 @@ class LockLinearizabilityIT {
   @TempDir Path dir;
   private final List<SynodNode> nodes = new ArrayList<>();
   private NativeLockService service;
+  private final java.util.concurrent.atomic.AtomicInteger expiries =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   @AfterEach
   void stop() {
@@ -92,6 +94,8 @@ class LockLinearizabilityIT {
         + grantedAfterKill);
     assertThat(granted).as("grants in the history").isGreaterThan(100);
     assertThat(grantedAfterKill).as("grants by the new leader").isGreaterThan(10);
+    // Every client kept heartbeating: the new leader must not have expired any of them.
+    assertThat(expiries.get()).as("leases lost across the leader change").isZero();
     assertThat(result.isLinearizable()).as(result.toString()).isTrue();
   }
 
@@ -119,6 +123,7 @@ class LockLinearizabilityIT {
       }
       lock.lost().thenAccept(lost -> {
         if (lost.reason() == LockLost.Reason.LEASE_EXPIRED) {
+          expiries.incrementAndGet();
           history.expired(client, resource, session.id(), invokedAt);
         }
       });
