@@ -1,5 +1,8 @@
 package io.synod.core.lock;
 
+import static io.synod.core.Codecs.readNullable;
+import static io.synod.core.Codecs.writeNullable;
+
 import io.synod.api.lock.LockMode;
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -419,16 +422,5 @@ public final class LockCodec {
       values.add(in.readUTF());
     }
     return values;
-  }
-
-  private static void writeNullable(DataOutput out, String value) throws IOException {
-    out.writeBoolean(value != null);
-    if (value != null) {
-      out.writeUTF(value);
-    }
-  }
-
-  private static String readNullable(DataInput in) throws IOException {
-    return in.readBoolean() ? in.readUTF() : null;
   }
 }

@@ -1,5 +1,8 @@
 package io.synod.core.txn;
 
+import static io.synod.core.Codecs.readNullable;
+import static io.synod.core.Codecs.writeNullable;
+
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
@@ -131,16 +134,5 @@ public final class TxnCodec {
       values.add(in.readUTF());
     }
     return values;
-  }
-
-  private static void writeNullable(DataOutput out, String value) throws IOException {
-    out.writeBoolean(value != null);
-    if (value != null) {
-      out.writeUTF(value);
-    }
-  }
-
-  private static String readNullable(DataInput in) throws IOException {
-    return in.readBoolean() ? in.readUTF() : null;
   }
 }
