@@ -489,6 +489,9 @@ public final class LockTable {
     Holding ancestor = coveringAncestor(session, request.target, request.mode);
     if (ancestor != null) {
       complete(request, session, request.mode, ancestor.token());
+      // No lock is recorded at the target: intents this request took on the way down, between
+      // the covering ancestor and the target, now serve nothing.
+      releaseUnneededIntents(session, request.target);
       return true;
     }
     return false;

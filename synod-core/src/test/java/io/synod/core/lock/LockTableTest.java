@@ -43,6 +43,26 @@ class LockTableTest {
   }
 
   @Test
+  void aWaitCompletedByAnAncestorLockReleasesTheIntentsItTookOnTheWay() {
+    // Found by the properties: s2 waits for IX on a row (holding intents on db and db/t), then
+    // for S on db; when both are freed at once, S on db (X, with its intent) is granted first and
+    // covers the row, so the row's request completes without a lock there: its intent on db/t
+    // serves nothing and must go.
+    openAll("s1", "s2");
+    h.acquire("r1", "s1", "db/t/row", X);
+    only(h.acquire("r2", "s2", "db/t/row", IX), LockEffect.Queued.class);
+    only(h.acquire("r3", "s2", "db", S), LockEffect.Queued.class);
+
+    List<LockEffect> effects = h.close("s1"); // the harness checks the invariants after it
+
+    assertThat(effects).filteredOn(LockEffect.Granted.class::isInstance)
+        .extracting(e -> ((LockEffect.Granted) e).requestId()).containsExactly("r3", "r2");
+    assertThat(h.modeOf("s2", "db")).isEqualTo(X);
+    assertThat(h.modeOf("s2", "db/t")).isNull();
+    assertThat(h.modeOf("s2", "db/t/row")).isNull();
+  }
+
+  @Test
   void waitersAreGrantedInFifoOrder() {
     openAll("s1", "s2", "s3", "s4");
     h.acquire("r1", "s1", "db", X);
