@@ -25,6 +25,7 @@ import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.curator.test.InstanceSpec;
+import org.apache.curator.test.TestingCluster;
 import org.apache.curator.test.TestingServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -33,9 +34,9 @@ import picocli.CommandLine.Option;
  * {@code synod bench lock}: acquire-and-release cycles of an exclusive lock, per second, with p50
  * and p99 latency of a cycle, for three loads: one client on one lock, eight clients contending on
  * one lock, eight clients over 1,000 locks. synod runs on a single-node and on a three-node group
- * (in this process, on loopback); the baseline is ZooKeeper (Curator's InterProcessMutex, a
- * standalone server with its transaction log synced to disk, in this process too), in the same
- * run, round after round, so the ratio compares like with like.
+ * (in this process, on loopback); the baselines are ZooKeeper (Curator's InterProcessMutex) on a
+ * standalone server and on a three-server ensemble, transaction logs synced to disk, in this
+ * process too, in the same run, round after round, so the ratio compares like with like.
  */
 @Command(name = "lock", mixinStandardHelpOptions = true,
     description = "Lock acquire+release cycles: synod (1 and 3 nodes) vs. ZooKeeper/Curator.")
@@ -88,11 +89,13 @@ final class LockBench implements Callable<Integer> {
         SynodNode single = SynodNode.start(
             LogConfig.singleNode("benchlock", work.resolve("single"), LogConfig.freeLoopbackPort()),
             CoordinatorConfig.DEFAULTS, List.of());
-        Cluster cluster = noCluster ? null : Cluster.start(work.resolve("cluster"))) {
+        Cluster cluster = noCluster ? null : Cluster.start(work.resolve("cluster"));
+        TestingCluster zk3 = noCluster ? null : zkEnsemble(work.resolve("zk3"))) {
       single.awaitLeadership(30, TimeUnit.SECONDS);
       systems.put("zookeeper", new Systems(() -> zkClient(zk.getConnectString())));
       systems.put("synod 1 node", new Systems(() -> nativeClient(single.locks())));
       if (cluster != null) {
+        systems.put("zookeeper 3 nodes", new Systems(() -> zkClient(zk3.getConnectString())));
         systems.put("synod 3 nodes", new Systems(() -> nativeClient(cluster.service)));
       }
       report(measure(systems));
@@ -123,7 +126,7 @@ final class LockBench implements Callable<Integer> {
         for (var system : systems.entrySet()) {
           LoadRun.Result r = run(system.getValue().factory(), load);
           cells.get(system.getKey())[l][round] = new double[] {r.perSecond(), r.p50Ms(), r.p99Ms()};
-          System.out.printf("  round %d  %-22s %-14s %9.0f cycles/s%n", round + 1, load.name(),
+          System.out.printf("  round %d  %-22s %-18s %9.0f cycles/s%n", round + 1, load.name(),
               system.getKey(), r.perSecond());
         }
       }
@@ -153,8 +156,21 @@ final class LockBench implements Callable<Integer> {
     }
   }
 
+  /** A three-server ZooKeeper ensemble on loopback, as the baseline of the three-node lines. */
+  private static TestingCluster zkEnsemble(Path dir) throws Exception {
+    List<InstanceSpec> specs = new ArrayList<>();
+    for (int i = 1; i <= 3; i++) {
+      java.nio.file.Files.createDirectories(dir.resolve("zk" + i));
+      specs.add(new InstanceSpec(dir.resolve("zk" + i).toFile(), -1, -1, -1, true, i, -1, -1,
+          Map.of("clientPortAddress", "127.0.0.1"), "127.0.0.1"));
+    }
+    TestingCluster ensemble = new TestingCluster(specs);
+    ensemble.start();
+    return ensemble;
+  }
+
   private void report(Map<String, double[][][]> cells) {
-    System.out.printf("%n%-22s %-14s %11s %9s %9s %12s%n", "load", "system", "cycles/s", "p50 ms",
+    System.out.printf("%n%-22s %-18s %11s %9s %9s %12s%n", "load", "system", "cycles/s", "p50 ms",
         "p99 ms", "x zookeeper");
     double uncontended = Double.NaN;
     for (int l = 0; l < LOADS.size(); l++) {
@@ -162,16 +178,21 @@ final class LockBench implements Callable<Integer> {
       for (var entry : cells.entrySet()) {
         double[][] rounds = entry.getValue()[l];
         double perSecond = median(rounds, 0);
-        System.out.printf("%-22s %-14s %11.0f %9.2f %9.2f %12s%n", LOADS.get(l).name(),
-            entry.getKey(), perSecond, median(rounds, 1), median(rounds, 2),
-            entry.getKey().equals("zookeeper") ? "" : String.format("%.2f", perSecond / zk));
+        // Each synod line against ZooKeeper of the same size: standalone, or a three-server ensemble.
+        String ratio = "";
+        if (entry.getKey().startsWith("synod")) {
+          String base = entry.getKey().endsWith("3 nodes") ? "zookeeper 3 nodes" : "zookeeper";
+          ratio = String.format("%.2f", perSecond / median(cells.get(base)[l], 0));
+        }
+        System.out.printf("%-22s %-18s %11.0f %9.2f %9.2f %12s%n", LOADS.get(l).name(),
+            entry.getKey(), perSecond, median(rounds, 1), median(rounds, 2), ratio);
         if (l == 2 && entry.getKey().equals("synod 1 node")) {
           uncontended = perSecond;
         }
       }
     }
     System.out.printf("(medians of %d rounds; a cycle = acquire X + release; 8x1000 = 8 clients over"
-        + " 1000 locks)%n", rounds);
+        + " 1000 locks; x zookeeper = against ZooKeeper with as many servers)%n", rounds);
     System.out.printf("uncontended 8x1000 cycles/s: %.0f%n", uncontended);
   }
 
