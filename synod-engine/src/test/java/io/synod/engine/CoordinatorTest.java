@@ -252,10 +252,14 @@ class CoordinatorTest {
     a.prepared.add("synod_test_00000000000000000000000000000abc_0");
     a.prepared.add("other_prefix_tx");
 
-    boolean quietFirst = node.recoverNow();
+    // The pass this node runs on gaining leadership may still be on its way and find the gid
+    // first; whichever pass does, the gid is rolled back once and later passes are quiet.
+    boolean quiet = node.recoverNow();
+    for (int pass = 0; !quiet && pass < 3; pass++) {
+      quiet = node.recoverNow();
+    }
 
-    assertThat(quietFirst).as("first pass had work").isFalse();
-    assertThat(node.recoverNow()).as("second pass quiet").isTrue();
+    assertThat(quiet).as("a pass after the rollback is quiet").isTrue();
     assertThat(a.prepared).containsExactly("other_prefix_tx");
     assertThat(a.rolledBack).containsExactly("synod_test_00000000000000000000000000000abc_0");
   }
