@@ -28,6 +28,7 @@ import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.TestingCluster;
 import org.apache.curator.test.TestingServer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -45,19 +46,12 @@ final class LockBench implements Callable<Integer> {
   private static final int LOCKS = 1000;
   private static final Duration WAIT = Duration.ofSeconds(30);
 
-  @Option(names = "--seconds", defaultValue = "5", description = "Measured seconds per cell (default ${DEFAULT-VALUE}).")
-  double seconds;
-
-  @Option(names = "--warmup-seconds", defaultValue = "2", description = "Unmeasured seconds before each cell (default ${DEFAULT-VALUE}).")
-  double warmupSeconds;
+  @Mixin RunOptions run;
 
   @Option(names = "--jit-warmup-seconds", defaultValue = "4",
       description = "Unmeasured seconds per system before the first round, so the JIT has"
           + " compiled every path (default ${DEFAULT-VALUE}).")
   double jitWarmupSeconds;
-
-  @Option(names = "--rounds", defaultValue = "3", description = "Rounds; medians are reported (default ${DEFAULT-VALUE}).")
-  int rounds;
 
   @Option(names = "--no-cluster", description = "Skip the three-node group.")
   boolean noCluster;
@@ -76,13 +70,10 @@ final class LockBench implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (rounds < 1 || seconds <= 0 || warmupSeconds < 0 || jitWarmupSeconds < 0) {
-      throw new IllegalArgumentException("--rounds must be >= 1, --seconds > 0, --warmup-seconds"
-          + " >= 0, --jit-warmup-seconds >= 0");
-    }
+    run.validate(jitWarmupSeconds);
     Path work = Files.createTempDirectory("synod-bench-lock");
     System.out.printf("synod bench lock: %d round(s) of %.0f s per cell after %.0f s warm-up; work dir %s%n",
-        rounds, seconds, warmupSeconds, work);
+        run.rounds, run.seconds, run.warmupSeconds, work);
     Map<String, Systems> systems = new LinkedHashMap<>();
     try (TestingServer zk = new TestingServer(new InstanceSpec(work.resolve("zk").toFile(), -1, -1,
             -1, true, -1, -1, -1, Map.of("clientPortAddress", "127.0.0.1"), "127.0.0.1"), true);
@@ -113,14 +104,14 @@ final class LockBench implements Callable<Integer> {
 
   private Map<String, double[][][]> measure(Map<String, Systems> systems) throws Exception {
     Map<String, double[][][]> cells = new LinkedHashMap<>(); // system -> load -> round -> metrics
-    systems.keySet().forEach(name -> cells.put(name, new double[LOADS.size()][rounds][]));
+    systems.keySet().forEach(name -> cells.put(name, new double[LOADS.size()][run.rounds][]));
     if (jitWarmupSeconds > 0) {
       System.out.printf("  warming up the JIT: %.0f s per system%n", jitWarmupSeconds);
       for (Systems system : systems.values()) {
         runFor(system.factory(), LOADS.get(2), 0, jitWarmupSeconds);
       }
     }
-    for (int round = 0; round < rounds; round++) {
+    for (int round = 0; round < run.rounds; round++) {
       for (int l = 0; l < LOADS.size(); l++) {
         Load load = LOADS.get(l);
         for (var system : systems.entrySet()) {
@@ -135,7 +126,7 @@ final class LockBench implements Callable<Integer> {
   }
 
   private LoadRun.Result run(ClientFactory factory, Load load) throws Exception {
-    return runFor(factory, load, warmupSeconds, seconds);
+    return runFor(factory, load, run.warmupSeconds, run.seconds);
   }
 
   private LoadRun.Result runFor(ClientFactory factory, Load load, double warmup, double measured)
@@ -192,7 +183,7 @@ final class LockBench implements Callable<Integer> {
       }
     }
     System.out.printf("(medians of %d rounds; a cycle = acquire X + release; 8x1000 = 8 clients over"
-        + " 1000 locks; x zookeeper = against ZooKeeper with as many servers)%n", rounds);
+        + " 1000 locks; x zookeeper = against ZooKeeper with as many servers)%n", run.rounds);
     System.out.printf("uncontended 8x1000 cycles/s: %.0f%n", uncontended);
   }
 

@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -39,31 +40,23 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
       description = "Concurrency levels (default ${DEFAULT-VALUE}).")
   int[] concurrency;
 
-  @Option(names = "--seconds", defaultValue = "5", description = "Measured seconds per cell (default ${DEFAULT-VALUE}).")
-  double seconds;
-
-  @Option(names = "--warmup-seconds", defaultValue = "2", description = "Unmeasured seconds before each cell (default ${DEFAULT-VALUE}).")
-  double warmupSeconds;
+  @Mixin RunOptions run;
 
   @Option(names = "--jit-warmup-seconds", defaultValue = "8",
       description = "Unmeasured seconds of each mode at the highest concurrency before the first"
           + " round, so the JIT has compiled both paths (default ${DEFAULT-VALUE}).")
   double jitWarmupSeconds;
 
-  @Option(names = "--rounds", defaultValue = "3", description = "Rounds; medians are reported (default ${DEFAULT-VALUE}).")
-  int rounds;
-
   @Override
   public Integer call() throws Exception {
-    if (rounds < 1 || seconds <= 0 || warmupSeconds < 0 || jitWarmupSeconds < 0
-        || concurrency.length == 0) {
-      throw new IllegalArgumentException("--rounds must be >= 1, --seconds > 0, --warmup-seconds"
-          + " >= 0, --jit-warmup-seconds >= 0, --concurrency not empty");
+    run.validate(jitWarmupSeconds);
+    if (concurrency.length == 0) {
+      throw new IllegalArgumentException("--concurrency must name at least one level");
     }
     int maxConcurrency = java.util.Arrays.stream(concurrency).max().orElse(1);
     Path work = Files.createTempDirectory("synod-bench-2pc");
     System.out.printf("synod bench 2pc: %d round(s) of %.0f s per cell after %.0f s warm-up; work dir %s%n",
-        rounds, seconds, warmupSeconds, work);
+        run.rounds, run.seconds, run.warmupSeconds, work);
     try (EmbeddedPostgres pg = EmbeddedPostgres.start(work.resolve("pg"), 4 * maxConcurrency + 20)) {
       String urlA = pg.createDatabase("bench_a");
       String urlB = pg.createDatabase("bench_b");
@@ -89,8 +82,8 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
       throws InterruptedException {
     // cells[mode][c] = per-round {txn/s, p50, p99}
     Map<String, double[][]> cells = new LinkedHashMap<>();
-    double[][] rawCells = new double[concurrency.length * rounds][];
-    double[][] synodCells = new double[concurrency.length * rounds][];
+    double[][] rawCells = new double[concurrency.length * run.rounds][];
+    double[][] synodCells = new double[concurrency.length * run.rounds][];
     if (jitWarmupSeconds > 0) {
       int c = java.util.Arrays.stream(concurrency).max().orElse(1);
       System.out.printf("  warming up the JIT: %.0f s of each mode at c=%d%n", jitWarmupSeconds, c);
@@ -101,19 +94,19 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
       LoadRun.run(c, 0, jitWarmupSeconds / 2,
           (worker, seq) -> coordinate(synod, "jit2-" + worker + "-" + seq, worker, seq));
     }
-    for (int round = 0; round < rounds; round++) {
+    for (int round = 0; round < run.rounds; round++) {
       for (int i = 0; i < concurrency.length; i++) {
         int c = concurrency[i];
-        LoadRun.Result r = LoadRun.run(c, warmupSeconds, seconds, raw::run);
-        rawCells[i * rounds + round] = new double[] {r.perSecond(), r.p50Ms(), r.p99Ms(), r.cpuMicrosPerOp()};
+        LoadRun.Result r = LoadRun.run(c, run.warmupSeconds, run.seconds, raw::run);
+        rawCells[i * run.rounds + round] = new double[] {r.perSecond(), r.p50Ms(), r.p99Ms(), r.cpuMicrosPerOp()};
         String tag = "r" + round + "c" + c + "-";
         var before = node.logStats();
-        LoadRun.Result s = LoadRun.run(c, warmupSeconds, seconds,
+        LoadRun.Result s = LoadRun.run(c, run.warmupSeconds, run.seconds,
             (worker, seq) -> coordinate(synod, tag + worker + "-" + seq, worker, seq));
         var after = node.logStats();
         double perEntry = (double) (after.commands() - before.commands())
             / Math.max(1, after.entries() - before.entries());
-        synodCells[i * rounds + round] = new double[] {s.perSecond(), s.p50Ms(), s.p99Ms(), s.cpuMicrosPerOp()};
+        synodCells[i * run.rounds + round] = new double[] {s.perSecond(), s.p50Ms(), s.p99Ms(), s.cpuMicrosPerOp()};
         System.out.printf("  round %d  c=%-3d raw %8.0f txn/s %5.0f us cpu   synod %8.0f txn/s %5.0f us"
             + " cpu, %.1f commands per log entry%n", round + 1, c, r.perSecond(), r.cpuMicrosPerOp(),
             s.perSecond(), s.cpuMicrosPerOp(), perEntry);
@@ -153,16 +146,16 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
     }
     int last = java.util.Arrays.stream(concurrency).anyMatch(c -> c == 32) ? 32 : concurrency[concurrency.length - 1];
     System.out.printf("(medians of %d rounds; ratio = synod txn/s / raw txn/s; cpu = this JVM's CPU"
-        + " per transaction, client and embedded coordinator, not PostgreSQL's)%n", rounds);
+        + " per transaction, client and embedded coordinator, not PostgreSQL's)%n", run.rounds);
     System.out.printf("ratio at %d: %.2f%n", last, ratioAtLast);
   }
 
   private double[] medians(double[][] cells, int concurrencyIndex) {
     double[] out = new double[4];
     for (int metric = 0; metric < 4; metric++) {
-      double[] values = new double[rounds];
-      for (int round = 0; round < rounds; round++) {
-        values[round] = cells[concurrencyIndex * rounds + round][metric];
+      double[] values = new double[run.rounds];
+      for (int round = 0; round < run.rounds; round++) {
+        values[round] = cells[concurrencyIndex * run.rounds + round][metric];
       }
       out[metric] = LoadRun.median(values);
     }

@@ -1,5 +1,7 @@
 package io.synod.cli;
 
+import io.synod.api.ErrorCode;
+import io.synod.api.SynodException;
 import io.synod.bench.BenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -14,8 +16,29 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
   public static void main(String[] args) {
-    int exit = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    int exit = new CommandLine(new Main())
+        .setCaseInsensitiveEnumValuesAllowed(true)
+        .setExecutionExceptionHandler(Main::badInput)
+        .execute(args);
     System.exit(exit);
+  }
+
+  /**
+   * Bad input that a command finds only when it runs (an option out of range, an invalid
+   * setting) is a usage error: one line naming the option and the rule, exit code 2, no stack
+   * trace. Anything else is a failure and keeps its stack trace.
+   */
+  private static int badInput(Exception e, CommandLine command, CommandLine.ParseResult parsed)
+      throws Exception {
+    boolean usage = e instanceof IllegalArgumentException
+        || (e instanceof SynodException s && s.code() == ErrorCode.INVALID_ARGUMENT);
+    if (!usage) {
+      throw e;
+    }
+    String name = command.getCommandSpec().qualifiedName();
+    command.getErr().println(name + ": " + e.getMessage());
+    command.getErr().println("Try '" + name + " --help'.");
+    return command.getCommandSpec().exitCodeOnInvalidInput();
   }
 
   @Override
