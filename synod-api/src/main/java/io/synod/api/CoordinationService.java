@@ -26,8 +26,16 @@ public interface CoordinationService extends AutoCloseable {
    * hand the work to a thread of its own and back.
    */
   default CoordinationResult coordinateAndWait(CoordinationRequest request) {
+    return await(coordinate(request));
+  }
+
+  /**
+   * Waits for the outcome of {@link #coordinate}: the result, or the {@link SynodException} the
+   * future failed with, thrown as it is.
+   */
+  static CoordinationResult await(CompletableFuture<CoordinationResult> outcome) {
     try {
-      return coordinate(request).join();
+      return outcome.join();
     } catch (java.util.concurrent.CompletionException e) {
       if (e.getCause() instanceof SynodException synod) {
         throw synod;

@@ -87,12 +87,12 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
     if (jitWarmupSeconds > 0) {
       int c = java.util.Arrays.stream(concurrency).max().orElse(1);
       System.out.printf("  warming up the JIT: %.0f s of each mode at c=%d%n", jitWarmupSeconds, c);
-      LoadRun.run(c, 0, jitWarmupSeconds / 2, raw::run);
-      LoadRun.run(c, 0, jitWarmupSeconds / 2,
-          (worker, seq) -> coordinate(synod, "jit-" + worker + "-" + seq, worker, seq));
-      LoadRun.run(c, 0, jitWarmupSeconds / 2, raw::run);
-      LoadRun.run(c, 0, jitWarmupSeconds / 2,
-          (worker, seq) -> coordinate(synod, "jit2-" + worker + "-" + seq, worker, seq));
+      for (int pass = 0; pass < 2; pass++) {
+        String tag = "jit" + pass + "-";
+        LoadRun.run(c, 0, jitWarmupSeconds / 2, raw::run);
+        LoadRun.run(c, 0, jitWarmupSeconds / 2,
+            (worker, seq) -> coordinate(synod, tag + worker + "-" + seq, worker, seq));
+      }
     }
     for (int round = 0; round < run.rounds; round++) {
       for (int i = 0; i < concurrency.length; i++) {

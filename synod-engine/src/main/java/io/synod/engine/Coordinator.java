@@ -98,14 +98,7 @@ public final class Coordinator implements CoordinationService {
   /** Drives the coordination on the calling thread: no hand-off to a run thread and back. */
   @Override
   public CoordinationResult coordinateAndWait(CoordinationRequest request) {
-    try {
-      return start(request, Runnable::run).join();
-    } catch (java.util.concurrent.CompletionException e) {
-      if (e.getCause() instanceof SynodException synod) {
-        throw synod;
-      }
-      throw new SynodException(ErrorCode.INTERNAL, "coordination failed: " + e.getCause(), e);
-    }
+    return CoordinationService.await(start(request, Runnable::run));
   }
 
   /**

@@ -146,7 +146,8 @@ final class TxnRun {
         // hand-off fewer per transaction. A vote later than the deadline counts as a timeout.
         Vote vote = participant.prepare(gid, ops, perCall);
         call = System.nanoTime() - deadlineNanos > 0
-            ? lateVote(store, CompletableFuture.completedFuture(vote), perCall)
+            ? CompletableFuture.completedFuture(
+                timeoutVote(store, CompletableFuture.completedFuture(vote), perCall))
             : CompletableFuture.completedFuture(vote);
       }
       call.thenAccept(v -> {
@@ -176,12 +177,11 @@ final class TxnRun {
       return Vote.abort(AbortReason.UNAVAILABLE,
           "store '" + store + "' failed to prepare: " + e.getCause());
     }
-    return lateVote(store, call, perCall).join();
+    return timeoutVote(store, call, perCall);
   }
 
   /** A TIMEOUT vote for a call we stopped waiting for; if it prepares after all, it is undone. */
-  private CompletableFuture<Vote> lateVote(String store, CompletableFuture<Vote> call,
-      Duration perCall) {
+  private Vote timeoutVote(String store, CompletableFuture<Vote> call, Duration perCall) {
     Participant participant = coordinator.participant(store);
     String gid = gids.get(store);
     call.thenAccept(actual -> {
@@ -190,8 +190,8 @@ final class TxnRun {
         coordinator.resolver().resolve(participant, gid, false);
       }
     });
-    return CompletableFuture.completedFuture(Vote.abort(AbortReason.TIMEOUT,
-        "store '" + store + "' did not vote within " + perCall.toMillis() + " ms"));
+    return Vote.abort(AbortReason.TIMEOUT,
+        "store '" + store + "' did not vote within " + perCall.toMillis() + " ms");
   }
 
   private List<SqlOperation> operationsFor(String store) {

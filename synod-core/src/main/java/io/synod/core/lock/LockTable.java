@@ -984,6 +984,34 @@ public final class LockTable {
     return waiting.values().stream().map(r -> r.view(sessions.get(r.sessionId))).toList();
   }
 
+  /** A session's lease as the log knows it: cheap, for the leader's clock-driven checks. */
+  public record Lease(String sessionId, long leaseMs, long lastSeenMs) {}
+
+  /** Every open session's lease, in opening order; no per-session lock lists are copied. */
+  public List<Lease> leases() {
+    List<Lease> out = new ArrayList<>(sessions.size());
+    for (SessionState session : sessions.values()) {
+      out.add(new Lease(session.id, session.leaseMs, session.lastSeenMs));
+    }
+    return out;
+  }
+
+  /** One session's lease, or empty if it is not open. */
+  public Optional<Lease> lease(String sessionId) {
+    SessionState session = sessions.get(sessionId);
+    return session == null ? Optional.empty()
+        : Optional.of(new Lease(session.id, session.leaseMs, session.lastSeenMs));
+  }
+
+  /** The earliest deadline of a waiting request, or {@code Long.MAX_VALUE} if none waits. */
+  public long nextDeadlineMs() {
+    long next = Long.MAX_VALUE;
+    for (PendingRequest request : waiting.values()) {
+      next = Math.min(next, request.deadlineMs);
+    }
+    return next;
+  }
+
   public Optional<SessionView> session(String sessionId) {
     SessionState session = sessions.get(sessionId);
     return session == null ? Optional.empty()

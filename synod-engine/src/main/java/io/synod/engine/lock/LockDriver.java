@@ -122,7 +122,7 @@ public final class LockDriver implements AutoCloseable {
     if (!log.isLeaderReady()) {
       return KeepaliveAnswer.NOT_LEADER;
     }
-    boolean open = log.readLocks(table -> table.session(sessionId).isPresent());
+    boolean open = log.readLocks(table -> table.lease(sessionId).isPresent());
     if (!open) {
       keepalives.remove(sessionId);
       return KeepaliveAnswer.SESSION_GONE;
@@ -193,8 +193,7 @@ public final class LockDriver implements AutoCloseable {
       proposeCheckpoint(now, sent);
     }
     boolean sweep = now - lastSweepMs >= config.deadlockSweepEvery().toMillis();
-    boolean due = log.readLocks(table -> table.waitingRequests().stream()
-        .anyMatch(w -> w.deadlineMs() <= now));
+    boolean due = log.readLocks(LockTable::nextDeadlineMs) <= now;
     if (sweep || due) {
       lastSweepMs = sweep ? now : lastSweepMs;
       sent.add(log.proposeLock(new LockCommand.Tick(now)));
@@ -208,23 +207,16 @@ public final class LockDriver implements AutoCloseable {
   }
 
   private void proposeExpiries(long now, List<CompletableFuture<?>> sent) {
-    record Lease(String id, long leaseMs, long loggedLastSeenMs) {}
-    List<Lease> leases = log.readLocks(table -> {
-      List<Lease> out = new ArrayList<>();
-      for (String id : table.sessions()) {
-        table.session(id).ifPresent(s -> out.add(new Lease(id, s.leaseMs(), s.lastSeenMs())));
-      }
-      return out;
-    });
-    for (Lease lease : leases) {
-      long seen = Math.max(lease.loggedLastSeenMs(), keepalives.getOrDefault(lease.id(), 0L));
+    for (LockTable.Lease lease : log.readLocks(LockTable::leases)) {
+      String id = lease.sessionId();
+      long seen = Math.max(lease.lastSeenMs(), keepalives.getOrDefault(id, 0L));
       long deadline = Math.max(seen + lease.leaseMs(),
           leaderSinceMs + LockConfig.graceAfterLeaderChangeMs(lease.leaseMs()));
       if (now >= deadline) {
         LOG.info("session {} lease lapsed: last keepalive seen at {}, lease {} ms",
-            lease.id(), seen, lease.leaseMs());
-        keepalives.remove(lease.id());
-        sent.add(log.proposeLock(new LockCommand.ExpireSession(lease.id(), seen, now)));
+            id, seen, lease.leaseMs());
+        keepalives.remove(id);
+        sent.add(log.proposeLock(new LockCommand.ExpireSession(id, seen, now)));
       }
     }
   }
@@ -236,7 +228,7 @@ public final class LockDriver implements AutoCloseable {
         if (moved.size() >= CHECKPOINT_SESSIONS_MAX) {
           break;
         }
-        table.session(entry.getKey()).ifPresentOrElse(
+        table.lease(entry.getKey()).ifPresentOrElse(
             s -> {
               if (entry.getValue() > s.lastSeenMs()) {
                 moved.put(entry.getKey(), entry.getValue());

@@ -120,10 +120,9 @@ public final class NativeLockService implements LockService {
    * answer comes by {@code giveUpAtNanos}, {@code onGiveUp} runs (one sweep a few times a second
    * looks, rather than a timer task per request).
    */
-  CompletableFuture<LockEffect> awaitAnswer(String requestId, long giveUpAtNanos,
+  void awaitAnswer(String requestId, CompletableFuture<LockEffect> answer, long giveUpAtNanos,
       Runnable onGiveUp) {
-    return waiting.computeIfAbsent(requestId,
-        id -> new Waiter(new CompletableFuture<>(), giveUpAtNanos, onGiveUp)).answer();
+    waiting.put(requestId, new Waiter(answer, giveUpAtNanos, onGiveUp));
   }
 
   private void giveUpOverdue() {

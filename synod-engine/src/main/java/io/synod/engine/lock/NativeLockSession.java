@@ -136,7 +136,7 @@ final class NativeLockSession implements LockSession {
     CompletableFuture<LockEffect> answer = new CompletableFuture<>();
     long giveUpAt = System.nanoTime()
         + TimeUnit.MILLISECONDS.toNanos(timeoutMs + NativeLockService.ANSWER_GRACE.toMillis());
-    service.awaitAnswer(requestId, giveUpAt, () -> {
+    service.awaitAnswer(requestId, answer, giveUpAt, () -> {
       withdraw(request.resource());
       // UNAVAILABLE, not DEADLINE_EXCEEDED: nobody said no, so it may have been granted (and is
       // now being released); the caller cannot tell, and must not take it as a refusal.
@@ -144,12 +144,6 @@ final class NativeLockSession implements LockSession {
           "no answer to the request for " + request.mode() + " on '" + request.resource()
               + "' within " + request.timeout() + " and " + NativeLockService.ANSWER_GRACE
               + "; it is withdrawn"));
-    }).whenComplete((effect, error) -> {
-      if (error != null) {
-        answer.completeExceptionally(error);
-      } else {
-        answer.complete(effect);
-      }
     });
     service.propose(now -> new LockCommand.Acquire(requestId, id, request.resource(),
             request.mode(), timeoutMs, request.withIntents(), request.priority(), now))
