@@ -44,6 +44,7 @@ import java.util.function.LongSupplier;
  */
 public final class Coordinator implements CoordinationService {
   private final CoordinatorLog log;
+  private final io.opentelemetry.api.trace.Tracer tracer;
   private final Map<String, Participant> participants;
   private final CoordinatorConfig config;
   private final EventBus events;
@@ -73,6 +74,18 @@ public final class Coordinator implements CoordinationService {
 
   public Coordinator(CoordinatorLog log, String clusterId, Collection<Participant> participants,
       CoordinatorConfig config, EventBus events, LongSupplier clockMs, Duration logTimeout) {
+    this(log, clusterId, participants, config, events, clockMs, logTimeout,
+        io.opentelemetry.api.OpenTelemetry.noop());
+  }
+
+  /**
+   * As above, with spans made through {@code telemetry}: one per coordination, with one child per
+   * store for prepare and for commit or rollback. Their parent is the caller's current context.
+   */
+  public Coordinator(CoordinatorLog log, String clusterId, Collection<Participant> participants,
+      CoordinatorConfig config, EventBus events, LongSupplier clockMs, Duration logTimeout,
+      io.opentelemetry.api.OpenTelemetry telemetry) {
+    this.tracer = telemetry.getTracer("io.synod.engine");
     this.log = log;
     Map<String, Participant> byName = new LinkedHashMap<>();
     for (Participant p : participants) {
@@ -269,6 +282,10 @@ public final class Coordinator implements CoordinationService {
   }
 
   /** Where calls to the stores run. */
+  io.opentelemetry.api.trace.Tracer tracer() {
+    return tracer;
+  }
+
   ExecutorService storeCalls() {
     return storeCalls;
   }

@@ -41,6 +41,9 @@ final class RequestValidator {
     }
     coordinationId(request.coordinationId());
     type(request.coordinationType());
+    // The operations' own stores first: a client that leaves participating_stores to be derived
+    // from them should hear about the operation it wrote, not about a list it never sent.
+    operationStoresKnown(request.operations());
     Set<String> stores = stores(request.participatingStores());
     operations(request.operations(), stores);
     timeout(request.timeout());
@@ -91,6 +94,19 @@ final class RequestValidator {
       }
     }
     return seen;
+  }
+
+  private void operationStoresKnown(List<Operation> operations) {
+    if (operations.isEmpty()) {
+      throw SynodException.invalid("operations", "must contain at least one operation");
+    }
+    for (int i = 0; i < operations.size(); i++) {
+      Operation operation = operations.get(i);
+      if (operation != null && !knownStores.contains(operation.store())) {
+        throw SynodException.invalid("operations[" + i + "].store", "unknown store '"
+            + operation.store() + "'; configured stores are " + new java.util.TreeSet<>(knownStores));
+      }
+    }
   }
 
   private void operations(List<Operation> operations, Set<String> stores) {

@@ -1,5 +1,6 @@
 package io.synod.engine;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.synod.api.CoordinationService;
 import io.synod.api.lock.LockService;
 import io.synod.api.spi.Participant;
@@ -31,12 +32,12 @@ public final class SynodNode implements AutoCloseable {
   private final List<Participant> participants;
 
   private SynodNode(LogConfig logConfig, CoordinatorConfig config, LockConfig lockConfig,
-      List<Participant> participants) {
+      List<Participant> participants, OpenTelemetry telemetry) {
     this.participants = List.copyOf(participants);
     this.log = RatisLog.start(logConfig);
     InProcessEventBus events = new InProcessEventBus();
     this.coordinator = new Coordinator(log, logConfig.clusterId(), participants, config,
-        events, System::currentTimeMillis, logConfig.proposalTimeout());
+        events, System::currentTimeMillis, logConfig.proposalTimeout(), telemetry);
     this.recovery = new RecoveryDriver(coordinator);
     this.lockDriver = new LockDriver(log, lockConfig, events, System::currentTimeMillis);
     this.locks = new NativeLockService(List.of(lockDriver));
@@ -54,10 +55,17 @@ public final class SynodNode implements AutoCloseable {
   /** Starts a node with lock service settings of its own. */
   public static SynodNode start(LogConfig logConfig, CoordinatorConfig config,
       LockConfig lockConfig, List<Participant> participants) {
+    return start(logConfig, config, lockConfig, participants, OpenTelemetry.noop());
+  }
+
+  /** Starts a node whose coordinator makes its spans through {@code telemetry}. */
+  public static SynodNode start(LogConfig logConfig, CoordinatorConfig config,
+      LockConfig lockConfig, List<Participant> participants, OpenTelemetry telemetry) {
     Objects.requireNonNull(logConfig, "logConfig");
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(lockConfig, "lockConfig");
-    return new SynodNode(logConfig, config, lockConfig, participants);
+    Objects.requireNonNull(telemetry, "telemetry");
+    return new SynodNode(logConfig, config, lockConfig, participants, telemetry);
   }
 
   /** The coordination API of this node. */
@@ -110,6 +118,16 @@ public final class SynodNode implements AutoCloseable {
   /** How many log entries this node proposed, and how many commands they carried. */
   public RatisLog.Stats logStats() {
     return log.stats();
+  }
+
+  /** Members, leader, term and indexes of the group, as this node sees them. */
+  public RatisLog.GroupInfo groupInfo() {
+    return log.groupInfo();
+  }
+
+  /** Where this node's coordinator publishes its events (and the lock service its deadlocks). */
+  public io.synod.api.EventBus events() {
+    return coordinator.events();
   }
 
   RatisLog log() {

@@ -1,5 +1,10 @@
 package io.synod.engine;
 
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
 import io.synod.api.CoordinationEvent;
 import io.synod.api.CoordinationRequest;
 import io.synod.api.CoordinationResult;
@@ -52,6 +57,8 @@ import org.slf4j.LoggerFactory;
  */
 final class TxnRun {
   private static final Logger LOG = LoggerFactory.getLogger(TxnRun.class);
+  private static final AttributeKey<List<String>> PARTICIPANTS =
+      AttributeKey.stringArrayKey("coordination.participants");
 
   private final Coordinator coordinator;
   private final CoordinationRequest request;
@@ -63,6 +70,9 @@ final class TxnRun {
   private final CompletableFuture<CoordinationResult> result = new CompletableFuture<>();
   private volatile TransactionState state = TransactionState.INITIATED;
   private volatile String error;
+  /** The caller's trace context, taken when the request arrived; the run's span is its child. */
+  private final Context parentContext = Context.current();
+  private Span span = Span.getInvalid();
 
   TxnRun(Coordinator coordinator, CoordinationRequest request, String txnKey) {
     this.coordinator = coordinator;
@@ -98,7 +108,13 @@ final class TxnRun {
   }
 
   void drive() {
-    try {
+    span = coordinator.tracer().spanBuilder("synod.coordinate")
+        .setParent(parentContext)
+        .setAttribute("coordination.id", request.coordinationId())
+        .setAttribute("coordination.type", request.coordinationType().wireName())
+        .setAttribute(PARTICIPANTS, request.participatingStores())
+        .startSpan();
+    try (Scope scope = span.makeCurrent()) {
       coordinator.events().publish(new CoordinationEvent.Started(request.coordinationId(),
           request.coordinationType(), request.participatingStores(), coordinator.nowMs()));
       run();
@@ -110,7 +126,53 @@ final class TxnRun {
       if (!result.isDone()) {
         fail(new SynodException(ErrorCode.INTERNAL, null, "coordination ended without a result"));
       }
+      endSpan();
     }
+  }
+
+  /** Outcome and duration as spec 000's span attributes; "committing" if the acks are pending. */
+  private void endSpan() {
+    span.setAttribute("coordination.outcome", state.wireName());
+    span.setAttribute("coordination.duration", elapsedMs());
+    if (error != null) {
+      span.setAttribute("coordination.error", error);
+    }
+    if (state == TransactionState.FAILED) {
+      span.setStatus(StatusCode.ERROR, error == null ? "failed" : error);
+    }
+    span.end();
+  }
+
+  /** A child span of the run's for one store's prepare, commit or rollback. */
+  private Span storeSpan(String phase, String store) {
+    return coordinator.tracer().spanBuilder("synod." + phase)
+        .setParent(parentContext.with(span))
+        .setAttribute("store", store)
+        .startSpan();
+  }
+
+  private Vote prepareTraced(Participant participant, String gid, List<SqlOperation> ops,
+      Duration perCall) {
+    Span call = storeSpan("prepare", participant.name());
+    try {
+      Vote vote = participant.prepare(gid, ops, perCall);
+      call.setAttribute("vote", vote instanceof Vote.Commit ? "commit" : "abort");
+      if (vote instanceof Vote.Abort abort) {
+        call.setAttribute("abort.reason", abort.reason().name());
+      }
+      return vote;
+    } finally {
+      call.end();
+    }
+  }
+
+  private static CompletableFuture<Void> endWhenDone(Span call, CompletableFuture<Void> ack) {
+    return ack.whenComplete((ok, e) -> {
+      if (e != null) {
+        call.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
+      }
+      call.end();
+    });
   }
 
   private void run() {
@@ -139,12 +201,12 @@ final class TxnRun {
       String gid = gids.get(store);
       CompletableFuture<Vote> call;
       if (i < order.size() - 1) {
-        call = CompletableFuture.supplyAsync(() -> participant.prepare(gid, ops, perCall),
+        call = CompletableFuture.supplyAsync(() -> prepareTraced(participant, gid, ops, perCall),
             coordinator.storeCalls());
       } else {
         // The last store is asked on this thread, which would otherwise only wait: one thread
         // hand-off fewer per transaction. A vote later than the deadline counts as a timeout.
-        Vote vote = participant.prepare(gid, ops, perCall);
+        Vote vote = prepareTraced(participant, gid, ops, perCall);
         call = System.nanoTime() - deadlineNanos > 0
             ? CompletableFuture.completedFuture(
                 timeoutVote(store, CompletableFuture.completedFuture(vote), perCall))
@@ -284,9 +346,10 @@ final class TxnRun {
       String store = order.get(i);
       Participant participant = coordinator.participant(store);
       // As in prepare, the last store is told on this thread.
-      CompletableFuture<Void> ack = i < order.size() - 1
+      Span call = storeSpan("commit", store);
+      CompletableFuture<Void> ack = endWhenDone(call, i < order.size() - 1
           ? coordinator.resolver().resolve(participant, gids.get(store), true)
-          : coordinator.resolver().resolveHere(participant, gids.get(store), true);
+          : coordinator.resolver().resolveHere(participant, gids.get(store), true));
       acks.add(ack.thenRun(() -> {
         if (acked.incrementAndGet() < stores) {
           FaultPoints.hit(FaultPoints.AFTER_SOME_COMMITS);
@@ -323,7 +386,8 @@ final class TxnRun {
       // An abort vote leaves nothing behind, except a timeout: that prepare may still land.
       if (vote instanceof Vote.Commit || (vote instanceof Vote.Abort a
           && a.reason() == AbortReason.TIMEOUT)) {
-        done.add(coordinator.resolver().resolve(coordinator.participant(store), gids.get(store), false));
+        done.add(endWhenDone(storeSpan("rollback", store),
+            coordinator.resolver().resolve(coordinator.participant(store), gids.get(store), false)));
       }
     });
     try {

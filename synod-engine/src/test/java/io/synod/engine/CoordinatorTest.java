@@ -153,7 +153,10 @@ class CoordinatorTest {
   @Test
   void badRequestsNameTheFieldAndPrepareNothing() {
     assertInvalid(CoordinationRequest.twoPhaseCommit("x").sql("nope", "SELECT 1").build(),
-        "participating_stores[0]", "unknown store 'nope'");
+        "operations[0].store", "unknown store 'nope'");
+    assertInvalid(new CoordinationRequest("x", CoordinationType.TWO_PHASE_COMMIT,
+        List.of("a", "nope"), List.of(new SqlOperation("a", "UPDATE t SET v = 1", List.of())),
+        Duration.ofSeconds(5), null, Map.of()), "participating_stores[1]", "unknown store 'nope'");
     assertInvalid(new CoordinationRequest("x", CoordinationType.TWO_PHASE_COMMIT, List.of("a"),
         List.of(), Duration.ofSeconds(5), null, Map.of()), "operations", "at least one");
     assertInvalid(CoordinationRequest.twoPhaseCommit(" ").sql("a", "SELECT 1").build(),

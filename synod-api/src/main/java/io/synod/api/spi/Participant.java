@@ -38,6 +38,14 @@ public interface Participant extends AutoCloseable {
 
   List<String> inDoubt(String gidPrefix) throws ParticipantException;
 
+  /**
+   * Checks that the store answers within {@code timeout}, for readiness probes; throws if not.
+   * The default asks for the in-doubt list, which every participant can answer.
+   */
+  default void ping(Duration timeout) throws ParticipantException {
+    inDoubt("synod-ping-");
+  }
+
   @Override
   void close();
 }

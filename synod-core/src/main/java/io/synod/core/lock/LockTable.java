@@ -1023,6 +1023,20 @@ public final class LockTable {
     return List.copyOf(sessions.keySet());
   }
 
+  /** How many locks are held, intents included: one pass over the resources, for metrics. */
+  public int heldLocksCount() {
+    int held = 0;
+    for (ResourceState resource : resources.values()) {
+      held += resource.holders.size();
+    }
+    return held;
+  }
+
+  /** How many requests wait in queues. */
+  public int waitingCount() {
+    return waiting.size();
+  }
+
   /** Paths that have holders or waiters, sorted. */
   public List<String> resources() {
     return List.copyOf(resources.keySet());

@@ -2,6 +2,7 @@ package io.synod.engine.lock;
 
 import io.synod.api.ErrorCode;
 import io.synod.api.SynodException;
+import io.synod.api.lock.LockRequest;
 import io.synod.api.lock.LockService;
 import io.synod.api.lock.LockSession;
 import io.synod.api.lock.LockStatus;
@@ -193,6 +194,92 @@ public final class NativeLockService implements LockService {
     } catch (TimeoutException e) {
       throw new SynodException(ErrorCode.UNAVAILABLE, "lock service did not answer", e);
     }
+  }
+
+  /**
+   * Proposes one acquire of {@code sessionId} under {@code requestId} and completes with its
+   * terminal answer (granted, refused, timed out, deadlock victim or cancelled; never queued).
+   * Bad input fails here, before any proposal. The leader ends the wait at its deadline; if no
+   * answer comes by then and {@link #ANSWER_GRACE} more (the leader died and nobody applied the
+   * Tick yet), the request is withdrawn and the future fails with UNAVAILABLE.
+   *
+   * <p>Answers complete the future on the thread that applied them: callers that do more than
+   * map the answer hop to {@link #callbacks} first.
+   */
+  CompletableFuture<LockEffect> requestLock(String sessionId, String requestId,
+      LockRequest request) {
+    if (request.timeout().isNegative()) {
+      return CompletableFuture.failedFuture(
+          SynodException.invalid("timeout", "must not be negative; got " + request.timeout()));
+    }
+    try {
+      parse(request.resource());
+    } catch (SynodException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    long timeoutMs = request.timeout().toMillis();
+    CompletableFuture<LockEffect> answer = new CompletableFuture<>();
+    long giveUpAt = System.nanoTime()
+        + TimeUnit.MILLISECONDS.toNanos(timeoutMs + ANSWER_GRACE.toMillis());
+    awaitAnswer(requestId, answer, giveUpAt, () -> {
+      propose(now -> new LockCommand.Release(sessionId, request.resource(), now));
+      // UNAVAILABLE, not DEADLINE_EXCEEDED: nobody said no, so it may have been granted (and is
+      // now being released); the caller cannot tell, and must not take it as a refusal.
+      answer.completeExceptionally(new SynodException(ErrorCode.UNAVAILABLE, null,
+          "no answer to the request for " + request.mode() + " on '" + request.resource()
+              + "' within " + request.timeout() + " and " + ANSWER_GRACE + "; it is withdrawn"));
+    });
+    propose(now -> new LockCommand.Acquire(requestId, sessionId, request.resource(),
+            request.mode(), timeoutMs, request.withIntents(), request.priority(), now))
+        .whenComplete((effects, error) -> {
+          if (error != null) {
+            forget(requestId);
+            answer.completeExceptionally(unwrap(error));
+            return;
+          }
+          for (LockEffect effect : effects) {
+            if (requestId.equals(requestIdOf(effect)) && !(effect instanceof LockEffect.Queued)) {
+              forget(requestId);
+              answer.complete(effect);
+            }
+          }
+        });
+    return answer;
+  }
+
+  /** The error an acquire's answer other than a grant stands for. */
+  static SynodException failure(LockRequest request, LockEffect answer) {
+    return switch (answer) {
+      case LockEffect.Refused refused -> refusal(refused);
+      case LockEffect.TimedOut timedOut -> new SynodException(ErrorCode.DEADLINE_EXCEEDED,
+          "timeout", "waited " + request.timeout() + " for " + request.mode() + " on '"
+              + request.resource() + "' without a grant");
+      case LockEffect.DeadlockVictim victim -> new SynodException(ErrorCode.ABORTED, null,
+          "deadlock: the request for " + request.mode() + " on '" + request.resource()
+              + "' was chosen to break the cycle " + String.join(" -> ", victim.cycle()));
+      case LockEffect.Cancelled cancelled -> new SynodException(ErrorCode.ABORTED, null,
+          "the request for " + request.mode() + " on '" + request.resource() + "' was cancelled: "
+              + cancelled.cause());
+      default -> throw new IllegalStateException("not an answer to an acquire: " + answer);
+    };
+  }
+
+  /** True if the table (at the leader, or any replica) has {@code sessionId} open. */
+  boolean isOpen(String sessionId) {
+    return leaderOrAny().read(table -> table.lease(sessionId).isPresent());
+  }
+
+  /** Reads the lock table at the leader, or at any replica while none leads. */
+  <T> T read(java.util.function.Function<io.synod.core.lock.LockTable, T> query) {
+    return leaderOrAny().read(query);
+  }
+
+  LockConfig config() {
+    return replicas.get(0).config();
+  }
+
+  List<LockDriver> replicas() {
+    return replicas;
   }
 
   /** The keepalive of a session at the current leader. */

@@ -124,73 +124,20 @@ final class NativeLockSession implements LockSession {
       return CompletableFuture.failedFuture(new SynodException(ErrorCode.FAILED_PRECONDITION,
           null, "session " + id + " is closed or its lease lapsed; open a new one"));
     }
-    if (request.timeout().isNegative()) {
-      return CompletableFuture.failedFuture(
-          SynodException.invalid("timeout", "must not be negative; got " + request.timeout()));
-    }
-    NativeLockService.parse(request.resource()); // bad input fails here, before any proposal
-    String requestId = id + "/" + requests.incrementAndGet();
-    long timeoutMs = request.timeout().toMillis();
-    // The leader ends the wait at its deadline; if no answer comes (the leader died and nobody
-    // applied the Tick yet), the client gives up a little later and withdraws the request.
-    CompletableFuture<LockEffect> answer = new CompletableFuture<>();
-    long giveUpAt = System.nanoTime()
-        + TimeUnit.MILLISECONDS.toNanos(timeoutMs + NativeLockService.ANSWER_GRACE.toMillis());
-    service.awaitAnswer(requestId, answer, giveUpAt, () -> {
-      withdraw(request.resource());
-      // UNAVAILABLE, not DEADLINE_EXCEEDED: nobody said no, so it may have been granted (and is
-      // now being released); the caller cannot tell, and must not take it as a refusal.
-      answer.completeExceptionally(new SynodException(ErrorCode.UNAVAILABLE, null,
-          "no answer to the request for " + request.mode() + " on '" + request.resource()
-              + "' within " + request.timeout() + " and " + NativeLockService.ANSWER_GRACE
-              + "; it is withdrawn"));
-    });
-    service.propose(now -> new LockCommand.Acquire(requestId, id, request.resource(),
-            request.mode(), timeoutMs, request.withIntents(), request.priority(), now))
-        .whenComplete((effects, error) -> {
-          if (error != null) {
-            service.forget(requestId);
-            answer.completeExceptionally(NativeLockService.unwrap(error));
-            return;
-          }
-          for (LockEffect effect : effects) {
-            if (requestId.equals(NativeLockService.requestIdOf(effect))
-                && !(effect instanceof LockEffect.Queued)) {
-              service.forget(requestId);
-              answer.complete(effect);
-            }
-          }
-        });
-    return answer;
+    return service.requestLock(id, id + "/" + requests.incrementAndGet(), request);
   }
 
   private Lock toLock(LockRequest request, LockEffect answer) {
-    return switch (answer) {
-      case LockEffect.Granted granted -> {
-        NativeLock lock = new NativeLock(this, granted.resource(), granted.mode(), granted.token());
-        held.compute(granted.resource(), (r, handles) -> {
-          List<NativeLock> next = handles == null ? new ArrayList<>() : new ArrayList<>(handles);
-          next.add(lock);
-          return next;
-        });
-        yield lock;
-      }
-      case LockEffect.Refused refused -> throw NativeLockService.refusal(refused);
-      case LockEffect.TimedOut timedOut -> throw new SynodException(ErrorCode.DEADLINE_EXCEEDED,
-          "timeout", "waited " + request.timeout() + " for " + request.mode() + " on '"
-              + request.resource() + "' without a grant");
-      case LockEffect.DeadlockVictim victim -> throw new SynodException(ErrorCode.ABORTED, null,
-          "deadlock: the request for " + request.mode() + " on '" + request.resource()
-              + "' was chosen to break the cycle " + String.join(" -> ", victim.cycle()));
-      case LockEffect.Cancelled cancelled -> throw new SynodException(ErrorCode.ABORTED, null,
-          "the request for " + request.mode() + " on '" + request.resource() + "' was cancelled: "
-              + cancelled.cause());
-      default -> throw new IllegalStateException("not an answer to an acquire: " + answer);
-    };
-  }
-
-  private void withdraw(String resource) {
-    service.propose(now -> new LockCommand.Release(id, resource, now));
+    if (!(answer instanceof LockEffect.Granted granted)) {
+      throw NativeLockService.failure(request, answer);
+    }
+    NativeLock lock = new NativeLock(this, granted.resource(), granted.mode(), granted.token());
+    held.compute(granted.resource(), (r, handles) -> {
+      List<NativeLock> next = handles == null ? new ArrayList<>() : new ArrayList<>(handles);
+      next.add(lock);
+      return next;
+    });
+    return lock;
   }
 
   void release(NativeLock lock) {

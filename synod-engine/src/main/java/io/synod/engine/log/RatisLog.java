@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -249,6 +250,28 @@ public final class RatisLog implements CoordinatorLog {
       return Optional.ofNullable(leader).map(RaftPeerId::toString);
     } catch (IOException e) {
       return Optional.empty();
+    }
+  }
+
+  /**
+   * What this replica knows of its group right now.
+   *
+   * @param leaderId empty while no leader is known to this replica
+   * @param peers every member's id and Raft address, in configuration order
+   */
+  public record GroupInfo(String selfId, Optional<String> leaderId, long term, long commitIndex,
+      long appliedIndex, Map<String, String> peers) {}
+
+  public GroupInfo groupInfo() {
+    try {
+      var division = server.getDivision(group.getGroupId());
+      var info = division.getInfo();
+      return new GroupInfo(config.selfId(),
+          Optional.ofNullable(info.getLeaderId()).map(RaftPeerId::toString),
+          info.getCurrentTerm(), division.getRaftLog().getLastCommittedIndex(),
+          info.getLastAppliedIndex(), config.peers());
+    } catch (IOException e) {
+      return new GroupInfo(config.selfId(), Optional.empty(), 0, -1, -1, config.peers());
     }
   }
 

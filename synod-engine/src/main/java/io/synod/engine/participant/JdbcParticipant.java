@@ -116,6 +116,20 @@ abstract class JdbcParticipant implements Participant {
     }
   }
 
+  /** A pooled connection that the driver finds valid within the timeout. */
+  @Override
+  public void ping(Duration timeout) throws ParticipantException {
+    int seconds = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toSeconds()));
+    try (Connection c = dataSource.getConnection()) {
+      if (!c.isValid(seconds)) {
+        throw new ParticipantException("store '" + name() + "' did not answer within " + timeout,
+            null);
+      }
+    } catch (SQLException e) {
+      throw new ParticipantException("store '" + name() + "' is unreachable: " + e.getMessage(), e);
+    }
+  }
+
   /** A HikariCP pool for a participant's {@code create} factory. */
   static HikariDataSource pool(
       String name, String jdbcUrl, String user, String password, int maxPoolSize) {

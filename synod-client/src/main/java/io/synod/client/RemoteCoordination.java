@@ -1,0 +1,98 @@
+package io.synod.client;
+
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.Metadata;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import io.synod.api.CoordinationRequest;
+import io.synod.api.CoordinationResult;
+import io.synod.api.ErrorCode;
+import io.synod.api.SynodException;
+import io.synod.proto.v1.AbortRequest;
+import io.synod.proto.v1.CoordinationGrpc;
+import io.synod.proto.v1.GetStatusRequest;
+import io.synod.proto.v1.ListActiveRequest;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The coordination calls of one synod server over one gRPC channel, each made once: no retries,
+ * no failover. {@link SynodClient} adds those; a server uses this directly to forward a call to
+ * its leader. Failures arrive as the {@link SynodException} the server raised.
+ */
+public final class RemoteCoordination {
+  /** Marks a call that a server forwarded to its leader, so that it is never forwarded again. */
+  public static final Metadata.Key<String> FORWARDED_KEY =
+      Metadata.Key.of("synod-forwarded", Metadata.ASCII_STRING_MARSHALLER);
+
+  /** Room beyond a coordination's own timeout for the answer to travel back. */
+  private static final Duration ANSWER_MARGIN = Duration.ofSeconds(15);
+
+  private final CoordinationGrpc.CoordinationBlockingStub stub;
+  private final Duration callTimeout;
+
+  /**
+   * @param channel the server's channel; the caller owns it
+   * @param callTimeout the deadline of the short calls (status, abort, list)
+   * @param forwarded true when this is a server forwarding to its leader
+   */
+  public RemoteCoordination(Channel channel, Duration callTimeout, boolean forwarded) {
+    Channel target = channel;
+    if (forwarded) {
+      Metadata headers = new Metadata();
+      headers.put(FORWARDED_KEY, "1");
+      target = ClientInterceptors.intercept(channel,
+          MetadataUtils.newAttachHeadersInterceptor(headers));
+    }
+    this.stub = CoordinationGrpc.newBlockingStub(target);
+    this.callTimeout = callTimeout;
+  }
+
+  public CoordinationResult coordinate(CoordinationRequest request) {
+    Duration deadline = (request.timeout() == null ? Duration.ofSeconds(30) : request.timeout())
+        .plus(ANSWER_MARGIN);
+    try {
+      return ProtoMapping.fromProto(stub.withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS)
+          .coordinate(ProtoMapping.toProto(request)));
+    } catch (StatusRuntimeException e) {
+      throw ProtoMapping.fromStatus(e);
+    }
+  }
+
+  public Optional<CoordinationResult> status(String coordinationId) {
+    try {
+      return Optional.of(ProtoMapping.fromProto(shortCall().getStatus(
+          GetStatusRequest.newBuilder().setCoordinationId(coordinationId).build())));
+    } catch (StatusRuntimeException e) {
+      SynodException error = ProtoMapping.fromStatus(e);
+      if (error.code() == ErrorCode.NOT_FOUND) {
+        return Optional.empty();
+      }
+      throw error;
+    }
+  }
+
+  public boolean abort(String coordinationId, String reason) {
+    try {
+      return shortCall().abort(AbortRequest.newBuilder().setCoordinationId(coordinationId)
+          .setReason(reason == null ? "" : reason).build()).getAborted();
+    } catch (StatusRuntimeException e) {
+      throw ProtoMapping.fromStatus(e);
+    }
+  }
+
+  public List<String> listActive() {
+    try {
+      return shortCall().listActive(ListActiveRequest.getDefaultInstance()).getCoordinationIdsList();
+    } catch (StatusRuntimeException e) {
+      throw ProtoMapping.fromStatus(e);
+    }
+  }
+
+  private CoordinationGrpc.CoordinationBlockingStub shortCall() {
+    return stub.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+}

@@ -1,0 +1,195 @@
+package io.synod.server;
+
+import io.grpc.ForwardingServerCall;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.synod.api.spi.Participant;
+import io.synod.engine.SynodNode;
+import io.synod.engine.lock.RemoteLockSessions;
+import io.synod.engine.log.LogConfig;
+import io.synod.proto.v1.ClusterStatus;
+import io.synod.server.config.ServerConfig;
+import io.synod.server.grpc.CallContext;
+import io.synod.server.grpc.ClusterGrpcService;
+import io.synod.server.grpc.CoordinationGrpcService;
+import io.synod.server.grpc.LockGrpcService;
+import io.synod.server.grpc.TracingInterceptor;
+import io.synod.server.http.HttpApi;
+import io.synod.server.http.LockHttp;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A synod node serving its APIs: the node (log replica, coordinator, lock driver), the gRPC
+ * server, the HTTP/JSON server, metrics and health. Started from a {@link ServerConfig}; closing
+ * it stops the APIs first, then the node, then the stores.
+ */
+public final class SynodServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SynodServer.class);
+
+  /** As the client's (see Endpoint): no bandwidth-probing pings on small messages. */
+  private static final int FLOW_CONTROL_WINDOW = 1 << 20;
+
+  private final ServerConfig config;
+  private final SynodNode node;
+  private final LeaderRouter router;
+  private final LockRouter locks;
+  private final ServerMetrics metrics;
+  private final Server grpc;
+  private final ExecutorService grpcExecutor;
+  private final HttpApi http;
+  private final Telemetry telemetry;
+
+  private SynodServer(ServerConfig config, SynodNode node, List<Participant> stores,
+      Telemetry telemetry) throws IOException {
+    this.config = config;
+    this.node = node;
+    this.telemetry = telemetry;
+    Map<String, String> apiAddresses = new LinkedHashMap<>();
+    config.peers().forEach(peer -> apiAddresses.put(peer.id(), peer.apiAddress()));
+    this.router = new LeaderRouter(node, apiAddresses, telemetry);
+    this.locks = new LockRouter(node, new RemoteLockSessions(List.of(node.lockDriver())),
+        apiAddresses, telemetry);
+    this.metrics = new ServerMetrics(node, node.events(), System::currentTimeMillis);
+    // A single node has no configured api_address; it shows the one it bound.
+    Supplier<ClusterStatus> cluster = () -> ClusterGrpcService.status(node, config.clusterId(),
+        apiAddresses.isEmpty() ? Map.of(node.id(), hostPort(grpcAddress())) : apiAddresses);
+    // Platform threads: a coordination runs on the call's thread, and its JDBC calls are cheaper
+    // on platform threads than on virtual ones (see the Coordinator's pools).
+    this.grpcExecutor = Executors.newCachedThreadPool(
+        Thread.ofPlatform().daemon().name("synod-grpc-", 0).factory());
+    this.grpc = NettyServerBuilder
+        .forAddress(new InetSocketAddress(config.listen().host(), config.listen().grpcPort()))
+        .executor(grpcExecutor)
+        .maxInboundMessageSize(config.limits().maxRequestBytes())
+        .flowControlWindow(FLOW_CONTROL_WINDOW)
+        .addService(ServerInterceptors.intercept(
+            new CoordinationGrpcService(router, node.events()), new CallContext(),
+            new TracingInterceptor(telemetry), new CallMetrics(metrics)))
+        .addService(ServerInterceptors.intercept(
+            new ClusterGrpcService(cluster),
+            new CallMetrics(metrics)))
+        .addService(ServerInterceptors.intercept(new LockGrpcService(locks), new CallContext(),
+            new TracingInterceptor(telemetry), new CallMetrics(metrics)))
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .build()
+        .start();
+    this.http = HttpApi.start(config.listen().host(), config.listen().httpPort(), router, cluster,
+        new Health(node, stores), metrics, telemetry, config.limits().maxRequestBytes(),
+        new LockHttp(locks));
+  }
+
+  /**
+   * Opens the stores, starts the node and its APIs. Returns once every port is bound; the node
+   * serves writes once its group has a leader ({@code /health/ready} says when).
+   */
+  public static SynodServer start(ServerConfig config) {
+    return start(config, Optional.empty());
+  }
+
+  /** As {@link #start(ServerConfig)}, with spans exported to {@code spans} (tests). */
+  public static SynodServer start(ServerConfig config, Optional<SpanExporter> spans) {
+    ServerConfig resolved = config.listen().raftPort() == 0 && config.peers().isEmpty()
+        ? config.withRaftPort(LogConfig.freeLoopbackPort()) : config;
+    Telemetry telemetry = Telemetry.create(resolved.monitoring(), resolved.nodeId(), spans);
+    List<Participant> stores = resolved.openStores();
+    SynodNode node;
+    try {
+      node = SynodNode.start(resolved.logConfig(), resolved.coordinator(), resolved.locks(),
+          stores, telemetry.openTelemetry());
+    } catch (RuntimeException e) {
+      stores.forEach(Participant::close);
+      telemetry.close();
+      throw e;
+    }
+    try {
+      SynodServer server = new SynodServer(resolved, node, stores, telemetry);
+      LOG.info("synod node {} of cluster {} serving: HTTP {}, gRPC {}, Raft {}", node.id(),
+          resolved.clusterId(), hostPort(server.httpAddress()), hostPort(server.grpcAddress()),
+          resolved.logConfig().peers().get(node.id()));
+      return server;
+    } catch (IOException | RuntimeException e) {
+      node.close();
+      telemetry.close();
+      throw e instanceof IOException io ? new UncheckedIOException(
+          "could not bind the API ports: " + io.getMessage(), io) : (RuntimeException) e;
+    }
+  }
+
+  private static String hostPort(InetSocketAddress address) {
+    return address.getHostString() + ":" + address.getPort();
+  }
+
+  public InetSocketAddress httpAddress() {
+    return http.address();
+  }
+
+  public InetSocketAddress grpcAddress() {
+    return (InetSocketAddress) grpc.getListenSockets().getFirst();
+  }
+
+  public String raftAddress() {
+    return config.logConfig().peers().get(node.id());
+  }
+
+  public SynodNode node() {
+    return node;
+  }
+
+  public ServerConfig config() {
+    return config;
+  }
+
+  /** Stops serving at once, as a crash would leave the stores (recovery finishes the rest). */
+  @Override
+  public void close() {
+    http.close();
+    grpc.shutdownNow();
+    try {
+      grpc.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    grpcExecutor.shutdownNow();
+    router.close();
+    locks.close();
+    metrics.close();
+    node.close();
+    telemetry.close();
+  }
+
+  /** Counts gRPC calls by method and status code. */
+  private record CallMetrics(ServerMetrics metrics) implements ServerInterceptor {
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+        ServerCallHandler<Q, R> next) {
+      String method = call.getMethodDescriptor().getFullMethodName();
+      return next.startCall(new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+        @Override
+        public void close(Status status, Metadata trailers) {
+          metrics.grpcCall(method, status.getCode().name());
+          super.close(status, trailers);
+        }
+      }, headers);
+    }
+  }
+}

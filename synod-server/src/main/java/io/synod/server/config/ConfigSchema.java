@@ -1,0 +1,263 @@
+package io.synod.server.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.synod.api.SynodException;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+
+/**
+ * The keys of the configuration file below {@code coordination_service}: each scalar key with its
+ * type, default, rule and environment variable. Mappings and lists are implied by the keys' paths
+ * ({@code listen.http_port} lies in the mapping {@code listen}; {@code stores[].name} in each
+ * element of the list {@code stores}). Rules that involve several keys live in
+ * {@link ConfigLoader}.
+ */
+final class ConfigSchema {
+  /** The one key at the top of a configuration file. */
+  static final String ROOT = "coordination_service";
+
+  /** The longest duration any {@code _seconds} key takes: a year. */
+  static final BigDecimal SECONDS_MAX = BigDecimal.valueOf(365L * 24 * 3600);
+
+  private static final String HOST_PORT = "[^\\s:/]+:\\d{1,5}";
+  private static final String ID = "[a-z0-9-]{1,32}";
+  private static final String ID_RULE = "must be 1 to 32 lower-case letters, digits or '-'";
+
+  /** The type of a scalar key, and how a value of the wrong type is reported. */
+  enum Type {
+    STRING("a string"),
+    INTEGER("an integer"),
+    SECONDS("a number of seconds"),
+    DECIMAL("a number"),
+    BOOLEAN("true or false");
+
+    final String noun;
+
+    Type(String noun) {
+      this.noun = noun;
+    }
+  }
+
+  /** What a name in a mapping holds. */
+  enum Shape { SCALAR, MAPPING, LIST }
+
+  /**
+   * A scalar key.
+   *
+   * @param path dotted path below {@code coordination_service}; {@code []} marks a list element
+   * @param type how the value is read: String, Long, Duration, BigDecimal or Boolean
+   * @param defaultValue the value when the key is absent, of {@code type}'s class; null if required
+   * @param rule what a value must satisfy, as error messages and the docs say it
+   * @param valid the rule, applied to a value of the right type
+   */
+  record Key(String path, Type type, Object defaultValue, String rule, Predicate<Object> valid) {
+    boolean required() {
+      return defaultValue == null;
+    }
+
+    /** The list whose elements hold this key ({@code stores}), or empty. */
+    Optional<String> list() {
+      int mark = path.indexOf("[].");
+      return mark < 0 ? Optional.empty() : Optional.of(path.substring(0, mark));
+    }
+
+    /** The path inside a list element, or the whole path for a key outside lists. */
+    String relativePath() {
+      int mark = path.indexOf("[].");
+      return mark < 0 ? path : path.substring(mark + 3);
+    }
+
+    /** {@link #relativePath} in upper case with {@code _} between parts: the variable's tail. */
+    String envSuffix() {
+      return relativePath().replace('.', '_').toUpperCase(Locale.ROOT);
+    }
+  }
+
+  static final List<Key> KEYS = List.of(
+      text("cluster_id", "synod", "[a-z0-9]{1,16}",
+          "must be 1 to 16 lower-case letters or digits"),
+      text("node_id", "n1", ID, ID_RULE),
+      text("data_dir", "./data", "(?s).*\\S.*", "must be a directory path, not blank"),
+      text("listen.host", "127.0.0.1", "[^\\s:]+",
+          "must be a host name or IPv4 address (no spaces or ':')"),
+      integer("listen.http_port", 7780, 0, 65535),
+      integer("listen.grpc_port", 7790, 0, 65535),
+      integer("listen.raft_port", 7770, 0, 65535),
+      text("stores[].name", null, "[a-z][a-z0-9_]{0,62}",
+          "must be a lower-case letter then up to 62 lower-case letters, digits or '_'"),
+      text("stores[].type", null, "postgresql|mariadb|h2", "must be postgresql, mariadb or h2"),
+      text("stores[].jdbc_url", null, "jdbc:\\S+", "must be a JDBC URL (jdbc:...)"),
+      text("stores[].username", "", null, "any string"),
+      text("stores[].password", "", null, "any string; never printed"),
+      integer("stores[].connection_pool.max_connections", 20, 1, 1000),
+      text("consensus.algorithm", "raft", "raft", "must be raft (the only algorithm)"),
+      text("consensus.cluster_nodes[].id", null, ID, ID_RULE),
+      address("consensus.cluster_nodes[].raft_address"),
+      address("consensus.cluster_nodes[].api_address"),
+      integer("consensus.log_compaction_threshold", 10_000, 100, Long.MAX_VALUE,
+          "must be at least 100"),
+      text("lock_manager.backend", "native", "native", "must be native (zookeeper is not "
+          + "supported by the server yet; use the Java API's ZkLockService)"),
+      seconds("lock_manager.default_lease_seconds", 30, "must be 0.3 to 3600 seconds"),
+      new Key("lock_manager.deadlock_detection.enabled", Type.BOOLEAN, true,
+          "cannot be disabled: deadlock detection runs on every enqueue", Boolean.TRUE::equals),
+      seconds("lock_manager.deadlock_detection.detection_interval_seconds", 10,
+          "must be 0.1 to 3600 seconds"),
+      integer("lock_manager.escalation_threshold", 1_000, 1, Integer.MAX_VALUE),
+      seconds("timeouts.prepare_phase_timeout_seconds", 30, null),
+      seconds("timeouts.commit_phase_timeout_seconds", 60, null),
+      seconds("timeouts.participant_response_timeout_seconds", 10, null),
+      seconds("timeouts.recovery_interval_seconds", 5, null),
+      integer("performance.max_concurrent_coordinations", 10_000, 1, Integer.MAX_VALUE),
+      integer("performance.max_operations_per_request", 1_000, 1, Integer.MAX_VALUE),
+      integer("performance.max_request_bytes", 1 << 20, 1 << 10, 1 << 26,
+          "must be 1024 (1 KiB) to 67108864 (64 MiB)"),
+      seconds("performance.idempotency_key_retention_seconds", 3600, null),
+      flag("monitoring.metrics_enabled"),
+      flag("monitoring.distributed_tracing_enabled"),
+      new Key("monitoring.trace_sampling_rate", Type.DECIMAL, new BigDecimal("0.1"),
+          "must be 0.0 to 1.0", v -> ((BigDecimal) v).signum() >= 0
+              && ((BigDecimal) v).compareTo(BigDecimal.ONE) <= 0),
+      text("monitoring.otlp_endpoint", "", "|https?://[^\\s/:]+:\\d{1,5}/?",
+          "must be empty (no export) or http(s)://host:port"),
+      text("monitoring.log_format", "json", "json|text", "must be json or text"));
+
+  private static final Map<String, Key> BY_PATH = new LinkedHashMap<>();
+
+  static {
+    KEYS.forEach(key -> BY_PATH.put(key.path(), key));
+  }
+
+  private ConfigSchema() {}
+
+  /** The key at {@code path} (e.g. {@code listen.http_port}, {@code stores[].name}). */
+  static Key key(String path) {
+    Key key = BY_PATH.get(path);
+    if (key == null) {
+      throw new IllegalArgumentException("no configuration key " + path);
+    }
+    return key;
+  }
+
+  /** The keys outside lists whose variable is {@code variable}, if any. */
+  static Optional<Key> byEnvVariable(String variable) {
+    return KEYS.stream()
+        .filter(key -> key.list().isEmpty() && variable.equals("SYNOD_" + key.envSuffix()))
+        .findFirst();
+  }
+
+  /** The keys of each element of {@code list}. */
+  static List<Key> elementKeys(String list) {
+    return KEYS.stream().filter(key -> key.list().equals(Optional.of(list))).toList();
+  }
+
+  /**
+   * The names allowed in the mapping at {@code path} ({@code ""} for {@code coordination_service}
+   * itself, {@code stores[]} for a store) and what each holds, in schema order.
+   */
+  static Map<String, Shape> children(String path) {
+    String prefix = path.isEmpty() ? "" : path + ".";
+    Map<String, Shape> children = new LinkedHashMap<>();
+    for (Key key : KEYS) {
+      if (key.path().startsWith(prefix)) {
+        String rest = key.path().substring(prefix.length());
+        int dot = rest.indexOf('.');
+        String name = dot < 0 ? rest : rest.substring(0, dot);
+        Shape shape = name.endsWith("[]") ? Shape.LIST : dot < 0 ? Shape.SCALAR : Shape.MAPPING;
+        children.putIfAbsent(name.replace("[]", ""), shape);
+      }
+    }
+    return children;
+  }
+
+  /**
+   * Checks that the tree below {@code coordination_service} has the schema's shape: only known
+   * names, mappings and lists where they belong. Scalars' types are checked when they are read.
+   */
+  static void checkShape(JsonNode settings) {
+    checkMapping(settings, "", ROOT);
+  }
+
+  private static void checkMapping(JsonNode node, String path, String display) {
+    Map<String, Shape> children = children(path);
+    if (!(node instanceof ObjectNode mapping)) {
+      throw SynodException.invalid(display, "must be a mapping with the keys "
+          + String.join(", ", children.keySet()) + "; got " + node);
+    }
+    for (Map.Entry<String, JsonNode> entry : mapping.properties()) {
+      String name = entry.getKey();
+      String childPath = path.isEmpty() ? name : path + "." + name;
+      String childDisplay = display + "." + name;
+      Shape shape = children.get(name);
+      if (shape == null) {
+        throw SynodException.invalid(childDisplay,
+            "unknown key; known keys here: " + String.join(", ", children.keySet()));
+      }
+      JsonNode child = entry.getValue();
+      if (child.isNull()) {
+        continue;
+      }
+      switch (shape) {
+        case MAPPING -> checkMapping(child, childPath, childDisplay);
+        case LIST -> checkList(child, childPath, childDisplay);
+        case SCALAR -> { }
+      }
+    }
+  }
+
+  private static void checkList(JsonNode node, String path, String display) {
+    if (!(node instanceof ArrayNode list)) {
+      throw SynodException.invalid(display, "must be a list; got " + node);
+    }
+    for (int i = 0; i < list.size(); i++) {
+      checkMapping(list.get(i), path + "[]", display + "[" + i + "]");
+    }
+  }
+
+  private static Key text(String path, String defaultValue, String regex, String rule) {
+    Predicate<Object> valid = regex == null
+        ? value -> true
+        : value -> Pattern.matches(regex, (String) value);
+    return new Key(path, Type.STRING, defaultValue, rule, valid);
+  }
+
+  private static Key address(String path) {
+    return new Key(path, Type.STRING, null, "must be host:port with a port of 1 to 65535",
+        value -> Pattern.matches(HOST_PORT, (String) value) && portOf((String) value) >= 1
+            && portOf((String) value) <= 65535);
+  }
+
+  /** The port of a {@code host:port} address that matched {@link #HOST_PORT}. */
+  static int portOf(String address) {
+    return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+  }
+
+  private static Key integer(String path, long defaultValue, long min, long max) {
+    return integer(path, defaultValue, min, max, "must be " + min + " to " + max);
+  }
+
+  private static Key integer(String path, long defaultValue, long min, long max, String rule) {
+    return new Key(path, Type.INTEGER, defaultValue, rule,
+        value -> (Long) value >= min && (Long) value <= max);
+  }
+
+  /** A duration in seconds; {@code rule} says the range its record enforces, if narrower. */
+  private static Key seconds(String path, long defaultValue, String rule) {
+    String stated = rule != null ? rule
+        : "must be a number of seconds greater than 0 and at most " + SECONDS_MAX + " (a year)";
+    return new Key(path, Type.SECONDS, Duration.ofSeconds(defaultValue), stated, value -> true);
+  }
+
+  private static Key flag(String path) {
+    return new Key(path, Type.BOOLEAN, true, "must be true or false", value -> true);
+  }
+}

@@ -1,0 +1,79 @@
+package io.synod.server;
+
+import io.synod.core.lock.LockTable;
+import io.synod.engine.CoordinatorConfig;
+import io.synod.engine.lock.LockConfig;
+import io.synod.engine.log.LogConfig;
+import io.synod.server.config.ServerConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Servers without stores for the lock tests: one node, or a group of three in this JVM. */
+public final class LockTestServers {
+  /** A quick tick: lapsed leases and waits past their deadline are seen within 50 ms. */
+  public static final LockConfig LOCKS = LockConfig.DEFAULTS.withTick(Duration.ofMillis(50));
+
+  private LockTestServers() {}
+
+  /** A single node that leads, with free ports. */
+  public static SynodServer single(Path dir) throws Exception {
+    SynodServer server = SynodServer.start(config("locks", "n1", dir,
+        new ServerConfig.Listen("127.0.0.1", 0, 0, 0), List.of()));
+    try {
+      server.node().awaitLeadership(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      server.close();
+      throw e;
+    }
+    return server;
+  }
+
+  /** Three nodes of one group, each with its data under {@code dir/<id>}; a leader is elected. */
+  public static List<SynodServer> cluster(Path dir) throws Exception {
+    List<ServerConfig.Peer> peers = new ArrayList<>();
+    List<Integer> grpcPorts = new ArrayList<>();
+    for (int i = 1; i <= 3; i++) {
+      int grpc = LogConfig.freeLoopbackPort();
+      grpcPorts.add(grpc);
+      peers.add(new ServerConfig.Peer("n" + i, "127.0.0.1:" + LogConfig.freeLoopbackPort(),
+          "127.0.0.1:" + grpc));
+    }
+    List<SynodServer> servers = new ArrayList<>();
+    try {
+      for (int i = 0; i < 3; i++) {
+        ServerConfig.Peer self = peers.get(i);
+        int raftPort = Integer.parseInt(self.raftAddress().substring(
+            self.raftAddress().lastIndexOf(':') + 1));
+        servers.add(SynodServer.start(config("locks3", self.id(), dir.resolve(self.id()),
+            new ServerConfig.Listen("127.0.0.1", 0, grpcPorts.get(i), raftPort), peers)));
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (servers.stream().noneMatch(s -> s.node().isLeader())) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("no leader elected within 60 s");
+        }
+        Thread.sleep(50);
+      }
+      return servers;
+    } catch (Exception | Error e) {
+      servers.forEach(SynodServer::close);
+      throw e;
+    }
+  }
+
+  private static ServerConfig config(String cluster, String nodeId, Path dir,
+      ServerConfig.Listen listen, List<ServerConfig.Peer> peers) {
+    return new ServerConfig(cluster, nodeId, dir.resolve("data"), listen, List.of(), peers,
+        CoordinatorConfig.DEFAULTS, LOCKS, LockTable.Limits.DEFAULTS, 10_000,
+        new ServerConfig.ApiLimits(16_384, Duration.ofHours(1)),
+        new ServerConfig.Monitoring(true, false, 0.0, "", "text"));
+  }
+
+  /** The gRPC API of {@code server} as {@code host:port}. */
+  public static String grpc(SynodServer server) {
+    return "127.0.0.1:" + server.grpcAddress().getPort();
+  }
+}
