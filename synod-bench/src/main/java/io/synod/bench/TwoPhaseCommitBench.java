@@ -4,10 +4,8 @@ import io.synod.api.CoordinationRequest;
 import io.synod.api.CoordinationResult;
 import io.synod.api.CoordinationService;
 import io.synod.api.spi.Participant;
-import io.synod.engine.CoordinatorConfig;
+import io.synod.client.SynodClient;
 import io.synod.engine.SynodNode;
-import io.synod.engine.log.LogConfig;
-import io.synod.engine.participant.PostgresParticipant;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -20,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -47,6 +44,12 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
           + " round, so the JIT has compiled both paths (default ${DEFAULT-VALUE}).")
   double jitWarmupSeconds;
 
+  @Option(names = "--remote",
+      description = "Also run the coordinations through the gRPC API of a server in this process"
+          + " (synod-client to 127.0.0.1), next to the same server's coordinator called in-process;"
+          + " last line then gives the API's overhead.")
+  boolean remote;
+
   @Override
   public Integer call() throws Exception {
     run.validate(jitWarmupSeconds);
@@ -55,22 +58,25 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
     }
     int maxConcurrency = java.util.Arrays.stream(concurrency).max().orElse(1);
     Path work = Files.createTempDirectory("synod-bench-2pc");
-    System.out.printf("synod bench 2pc: %d round(s) of %.0f s per cell after %.0f s warm-up; work dir %s%n",
-        run.rounds, run.seconds, run.warmupSeconds, work);
+    System.out.printf("synod bench 2pc%s: %d round(s) of %.0f s per cell after %.0f s warm-up;"
+        + " work dir %s%n", remote ? " --remote" : "", run.rounds, run.seconds, run.warmupSeconds,
+        work);
     try (EmbeddedPostgres pg = EmbeddedPostgres.start(work.resolve("pg"), 4 * maxConcurrency + 20)) {
       String urlA = pg.createDatabase("bench_a");
       String urlB = pg.createDatabase("bench_b");
       createTable(urlA, pg.user());
       createTable(urlB, pg.user());
-      List<Participant> stores = List.of(
-          PostgresParticipant.create("pg_a", urlA, pg.user(), "", maxConcurrency + 2),
-          PostgresParticipant.create("pg_b", urlB, pg.user(), "", maxConcurrency + 2));
-      LogConfig log = LogConfig.singleNode("bench", work.resolve("log"), LogConfig.freeLoopbackPort());
-      try (SynodNode node = SynodNode.start(log, CoordinatorConfig.DEFAULTS, stores);
-          RawTwoPhaseCommit raw = new RawTwoPhaseCommit(urlA, urlB, pg.user(), maxConcurrency)) {
-        node.awaitLeadership(30, TimeUnit.SECONDS);
-        this.node = node;
-        report(measure(raw, node.coordination()));
+      try (BenchServer server = BenchServer.start(work, pg.user(), urlA, urlB, maxConcurrency);
+          RawTwoPhaseCommit raw = new RawTwoPhaseCommit(urlA, urlB, pg.user(), maxConcurrency);
+          SynodClient client = remote ? SynodClient.connect(List.of(server.grpcAddress())) : null) {
+        this.node = server.node();
+        Map<String, LoadRun.Operation> modes = new LinkedHashMap<>();
+        modes.put("raw", raw::run);
+        modes.put("synod", synodTask(node.coordination(), "s"));
+        if (remote) {
+          modes.put("grpc", synodTask(client, "g"));
+        }
+        report(measure(modes));
       }
     }
     return 0;
@@ -78,42 +84,47 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
 
   private SynodNode node;
 
-  private Map<String, double[][]> measure(RawTwoPhaseCommit raw, CoordinationService synod)
+  /** Coordinations with ids unique to the mode, the round and the client. */
+  private static LoadRun.Operation synodTask(CoordinationService synod, String mode) {
+    return (worker, seq) -> coordinate(synod, mode + "-" + worker + "-" + seq + "-"
+        + System.nanoTime(), worker, seq);
+  }
+
+  /** Every mode at every concurrency, in alternating order within each round. */
+  private Map<String, double[][]> measure(Map<String, LoadRun.Operation> modes)
       throws InterruptedException {
-    // cells[mode][c] = per-round {txn/s, p50, p99}
+    // cells[mode][c * rounds + round] = {txn/s, p50, p99, cpu us}
     Map<String, double[][]> cells = new LinkedHashMap<>();
-    double[][] rawCells = new double[concurrency.length * run.rounds][];
-    double[][] synodCells = new double[concurrency.length * run.rounds][];
+    modes.keySet().forEach(m -> cells.put(m, new double[concurrency.length * run.rounds][]));
     if (jitWarmupSeconds > 0) {
       int c = java.util.Arrays.stream(concurrency).max().orElse(1);
       System.out.printf("  warming up the JIT: %.0f s of each mode at c=%d%n", jitWarmupSeconds, c);
       for (int pass = 0; pass < 2; pass++) {
-        String tag = "jit" + pass + "-";
-        LoadRun.run(c, 0, jitWarmupSeconds / 2, raw::run);
-        LoadRun.run(c, 0, jitWarmupSeconds / 2,
-            (worker, seq) -> coordinate(synod, tag + worker + "-" + seq, worker, seq));
+        for (LoadRun.Operation task : modes.values()) {
+          LoadRun.run(c, 0, jitWarmupSeconds / 2, task);
+        }
       }
     }
     for (int round = 0; round < run.rounds; round++) {
       for (int i = 0; i < concurrency.length; i++) {
         int c = concurrency[i];
-        LoadRun.Result r = LoadRun.run(c, run.warmupSeconds, run.seconds, raw::run);
-        rawCells[i * run.rounds + round] = new double[] {r.perSecond(), r.p50Ms(), r.p99Ms(), r.cpuMicrosPerOp()};
-        String tag = "r" + round + "c" + c + "-";
-        var before = node.logStats();
-        LoadRun.Result s = LoadRun.run(c, run.warmupSeconds, run.seconds,
-            (worker, seq) -> coordinate(synod, tag + worker + "-" + seq, worker, seq));
-        var after = node.logStats();
-        double perEntry = (double) (after.commands() - before.commands())
-            / Math.max(1, after.entries() - before.entries());
-        synodCells[i * run.rounds + round] = new double[] {s.perSecond(), s.p50Ms(), s.p99Ms(), s.cpuMicrosPerOp()};
-        System.out.printf("  round %d  c=%-3d raw %8.0f txn/s %5.0f us cpu   synod %8.0f txn/s %5.0f us"
-            + " cpu, %.1f commands per log entry%n", round + 1, c, r.perSecond(), r.cpuMicrosPerOp(),
-            s.perSecond(), s.cpuMicrosPerOp(), perEntry);
+        StringBuilder line = new StringBuilder(String.format("  round %d  c=%-3d", round + 1, c));
+        for (var mode : modes.entrySet()) {
+          var before = node.logStats();
+          LoadRun.Result r = LoadRun.run(c, run.warmupSeconds, run.seconds, mode.getValue());
+          var after = node.logStats();
+          cells.get(mode.getKey())[i * run.rounds + round] =
+              new double[] {r.perSecond(), r.p50Ms(), r.p99Ms(), r.cpuMicrosPerOp()};
+          line.append(String.format(" %s %7.0f txn/s %5.0f us cpu", mode.getKey(), r.perSecond(),
+              r.cpuMicrosPerOp()));
+          if (!mode.getKey().equals("raw")) {
+            line.append(String.format(" (%.1f cmds/entry)", (double) (after.commands()
+                - before.commands()) / Math.max(1, after.entries() - before.entries())));
+          }
+        }
+        System.out.println(line);
       }
     }
-    cells.put("raw", rawCells);
-    cells.put("synod", synodCells);
     return cells;
   }
 
@@ -131,23 +142,32 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
   private void report(Map<String, double[][]> cells) {
     System.out.printf("%n%-12s %-6s %10s %9s %9s %10s %8s%n", "concurrency", "mode", "txn/s", "p50 ms",
         "p99 ms", "cpu us/txn", "ratio");
-    double ratioAtLast = Double.NaN;
+    int lastIndex = concurrency.length - 1;
     for (int i = 0; i < concurrency.length; i++) {
+      if (concurrency[i] == 32) {
+        lastIndex = i;
+      }
       double[] raw = medians(cells.get("raw"), i);
-      double[] synod = medians(cells.get("synod"), i);
-      double ratio = synod[0] / raw[0];
-      System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f %10.0f%n", concurrency[i], "raw", raw[0], raw[1],
-          raw[2], raw[3]);
-      System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f %10.0f %8.2f%n", concurrency[i], "synod", synod[0],
-          synod[1], synod[2], synod[3], ratio);
-      if (concurrency[i] == 32 || i == concurrency.length - 1) {
-        ratioAtLast = ratio;
+      for (var mode : cells.entrySet()) {
+        double[] m = medians(mode.getValue(), i);
+        String ratio = mode.getKey().equals("raw") ? "" : String.format("%8.2f", m[0] / raw[0]);
+        System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f %10.0f %s%n", concurrency[i],
+            mode.getKey(), m[0], m[1], m[2], m[3], ratio);
       }
     }
-    int last = java.util.Arrays.stream(concurrency).anyMatch(c -> c == 32) ? 32 : concurrency[concurrency.length - 1];
-    System.out.printf("(medians of %d rounds; ratio = synod txn/s / raw txn/s; cpu = this JVM's CPU"
-        + " per transaction, client and embedded coordinator, not PostgreSQL's)%n", run.rounds);
-    System.out.printf("ratio at %d: %.2f%n", last, ratioAtLast);
+    int last = concurrency[lastIndex];
+    System.out.printf("(medians of %d rounds; ratio = mode txn/s / raw txn/s; cpu = this JVM's CPU"
+        + " per transaction: client, server and coordinator, not PostgreSQL's)%n", run.rounds);
+    double rawAtLast = medians(cells.get("raw"), lastIndex)[0];
+    double synodAtLast = medians(cells.get("synod"), lastIndex)[0];
+    if (cells.containsKey("grpc")) {
+      double grpcAtLast = medians(cells.get("grpc"), lastIndex)[0];
+      System.out.printf("ratio at %d: %.2f (embedded), %.2f (grpc)%n", last,
+          synodAtLast / rawAtLast, grpcAtLast / rawAtLast);
+      System.out.printf("api overhead at %d: grpc/embedded %.2f%n", last, grpcAtLast / synodAtLast);
+    } else {
+      System.out.printf("ratio at %d: %.2f%n", last, synodAtLast / rawAtLast);
+    }
   }
 
   private double[] medians(double[][] cells, int concurrencyIndex) {
