@@ -195,12 +195,17 @@ final class DemoCommand implements Callable<Integer> {
     return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve(name) + ";LOCK_TIMEOUT=2000";
   }
 
-  private static long setUpBank(String url) throws SQLException {
+  /**
+   * Creates the bank's {@code accounts} table (ids 0 to 99, 1,000 each, no overdraft allowed)
+   * unless it exists, and returns the bank's total. {@code synod serve} sets up its default stores
+   * with it too, so that the README's curl examples have something to move.
+   */
+  static long setUpBank(String url) throws SQLException {
     try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement s = c.createStatement()) {
-      s.execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL,"
+      s.execute("CREATE TABLE IF NOT EXISTS accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL,"
           + " CONSTRAINT no_overdraft CHECK (balance >= 0))");
       s.execute("INSERT INTO accounts SELECT x, " + OPENING_BALANCE + " FROM SYSTEM_RANGE(0, "
-          + (ACCOUNTS - 1) + ")");
+          + (ACCOUNTS - 1) + ") WHERE NOT EXISTS (SELECT 1 FROM accounts)");
     }
     return totalBalance(url);
   }

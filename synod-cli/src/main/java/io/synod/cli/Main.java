@@ -12,15 +12,19 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Coordination for applications that write to more than one data store.",
-    subcommands = {DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {DemoCommand.class, ServeCommand.class, TxnCommand.class, ClusterCommand.class,
+        LockCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {
-    int exit = new CommandLine(new Main())
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command line as {@link #main} runs it, for tests that capture its output. */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Main())
         .setCaseInsensitiveEnumValuesAllowed(true)
-        .setExecutionExceptionHandler(Main::badInput)
-        .execute(args);
-    System.exit(exit);
+        .setExecutionExceptionHandler(Main::badInput);
   }
 
   /**
