@@ -16,18 +16,12 @@ import java.util.concurrent.TimeUnit;
 record Endpoint(String address, ManagedChannel channel, RemoteCoordination coordination,
     Duration callTimeout) {
 
-  /**
-   * A fixed HTTP/2 window: synod's messages are small, and a fixed window turns off gRPC's
-   * bandwidth probing, which pings the peer on reads to tune a window we do not need.
-   */
-  public static final int FLOW_CONTROL_WINDOW = 1 << 20;
-
   /** Opens a channel to {@code address}; the channel connects lazily, on the first call. */
   static Endpoint open(String address, Duration callTimeout) {
     HostPort target = HostPort.parse(address);
     ManagedChannel channel = NettyChannelBuilder.forAddress(target.host(), target.port())
         .usePlaintext()
-        .flowControlWindow(FLOW_CONTROL_WINDOW)
+        .flowControlWindow(RemoteCoordination.FLOW_CONTROL_WINDOW)
         .build();
     return new Endpoint(address, channel, new RemoteCoordination(channel, callTimeout, false),
         callTimeout);

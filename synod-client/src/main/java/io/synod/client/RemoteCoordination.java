@@ -28,6 +28,12 @@ public final class RemoteCoordination {
   public static final Metadata.Key<String> FORWARDED_KEY =
       Metadata.Key.of("synod-forwarded", Metadata.ASCII_STRING_MARSHALLER);
 
+  /**
+   * The HTTP/2 window of synod's channels, clients' and servers' alike: the messages are small,
+   * and a fixed window turns off gRPC's bandwidth probing (pings on reads to tune the window).
+   */
+  public static final int FLOW_CONTROL_WINDOW = 1 << 20;
+
   /** Room beyond a coordination's own timeout for the answer to travel back. */
   private static final Duration ANSWER_MARGIN = Duration.ofSeconds(15);
 

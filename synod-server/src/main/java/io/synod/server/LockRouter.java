@@ -1,16 +1,7 @@
 package io.synod.server;
 
-import io.grpc.CallOptions;
 import io.grpc.Channel;
-import io.grpc.ClientCall;
-import io.grpc.ClientInterceptor;
-import io.grpc.ForwardingClientCall;
-import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.synod.api.ErrorCode;
 import io.synod.api.SynodException;
@@ -18,7 +9,6 @@ import io.synod.api.lock.LockLost;
 import io.synod.api.lock.LockRequest;
 import io.synod.client.LockProtoMapping;
 import io.synod.client.ProtoMapping;
-import io.synod.client.RemoteCoordination;
 import io.synod.engine.SynodNode;
 import io.synod.engine.lock.LockConfig;
 import io.synod.engine.lock.RemoteLockSessions;
@@ -38,10 +28,8 @@ import io.synod.proto.v1.Session;
 import io.synod.proto.v1.SessionState;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -63,20 +51,13 @@ public final class LockRouter implements AutoCloseable {
 
   private final SynodNode node;
   private final RemoteLockSessions sessions;
-  private final Map<String, String> apiAddressById;
-  private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
-  private final Telemetry telemetry;
+  private final Forwarding forwarding;
 
-  /**
-   * @param sessions the remote sessions over this node's lock driver; the router closes them
-   * @param apiAddressById every peer's gRPC {@code host:port}; empty for a single node
-   */
-  public LockRouter(SynodNode node, RemoteLockSessions sessions,
-      Map<String, String> apiAddressById, Telemetry telemetry) {
+  /** @param sessions the remote sessions over this node's lock driver; the router closes them */
+  LockRouter(SynodNode node, RemoteLockSessions sessions, Forwarding forwarding) {
     this.node = node;
     this.sessions = sessions;
-    this.apiAddressById = Map.copyOf(apiAddressById);
-    this.telemetry = telemetry;
+    this.forwarding = forwarding;
   }
 
   /** The lease of a session opened without one. */
@@ -238,25 +219,10 @@ public final class LockRouter implements AutoCloseable {
   }
 
   private Optional<Channel> leaderChannel(boolean forwarded) {
-    if (node.isLeader()) {
-      return Optional.empty();
-    }
-    Optional<String> leader = node.groupInfo().leaderId();
-    if (leader.isEmpty()) {
-      throw new SynodException(ErrorCode.UNAVAILABLE, null,
-          "no leader is known to node " + node.id() + " (an election may be under way); retry");
-    }
-    if (forwarded || leader.get().equals(node.id())) {
-      throw notLeader(forwarded);
-    }
-    String address = apiAddressById.get(leader.get());
-    if (address == null || address.isEmpty()) {
-      throw new SynodException(ErrorCode.UNAVAILABLE, null, "the leader is " + leader.get()
-          + " but its api_address is not configured on node " + node.id());
-    }
-    return Optional.of(channel(address));
+    return forwarding.leaderChannel(forwarded);
   }
 
+  /** The driver found itself no longer leading between the routing and the call. */
   private SynodException notLeader(boolean forwarded) {
     return new SynodException(ErrorCode.UNAVAILABLE, null, "node " + node.id()
         + " is not the leader" + (forwarded ? " (forwarded call); " : "; ") + "retry");
@@ -270,36 +236,8 @@ public final class LockRouter implements AutoCloseable {
     }
   }
 
-  private Channel channel(String address) {
-    return channels.computeIfAbsent(address, a -> {
-      Metadata forwardedHeader = new Metadata();
-      forwardedHeader.put(RemoteCoordination.FORWARDED_KEY, "1");
-      return NettyChannelBuilder.forTarget(a).usePlaintext()
-          .intercept(List.of(MetadataUtils.newAttachHeadersInterceptor(forwardedHeader),
-              new TraceForwarding()))
-          .build();
-    });
-  }
-
-  /** Puts the current trace context in a forwarded call's metadata ({@code traceparent}). */
-  private final class TraceForwarding implements ClientInterceptor {
-    @Override
-    public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method,
-        CallOptions options, Channel next) {
-      return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
-        @Override
-        public void start(Listener<R> listener, Metadata headers) {
-          telemetry.inject(headers, (carrier, key, value) -> carrier.put(
-              Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), value));
-          super.start(listener, headers);
-        }
-      };
-    }
-  }
-
   @Override
   public void close() {
-    channels.values().forEach(ManagedChannel::shutdownNow);
     sessions.close();
   }
 }

@@ -12,6 +12,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import io.synod.api.spi.Participant;
+import io.synod.client.RemoteCoordination;
 import io.synod.engine.SynodNode;
 import io.synod.engine.lock.RemoteLockSessions;
 import io.synod.engine.log.LogConfig;
@@ -46,11 +47,9 @@ import org.slf4j.LoggerFactory;
 public final class SynodServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SynodServer.class);
 
-  /** As the client's (see Endpoint): no bandwidth-probing pings on small messages. */
-  private static final int FLOW_CONTROL_WINDOW = 1 << 20;
-
   private final ServerConfig config;
   private final SynodNode node;
+  private final Forwarding forwarding;
   private final LeaderRouter router;
   private final LockRouter locks;
   private final ServerMetrics metrics;
@@ -66,9 +65,10 @@ public final class SynodServer implements AutoCloseable {
     this.telemetry = telemetry;
     Map<String, String> apiAddresses = new LinkedHashMap<>();
     config.peers().forEach(peer -> apiAddresses.put(peer.id(), peer.apiAddress()));
-    this.router = new LeaderRouter(node, apiAddresses, telemetry);
+    this.forwarding = new Forwarding(node, apiAddresses, telemetry);
+    this.router = new LeaderRouter(node, forwarding);
     this.locks = new LockRouter(node, new RemoteLockSessions(List.of(node.lockDriver())),
-        apiAddresses, telemetry);
+        forwarding);
     this.metrics = new ServerMetrics(node, node.events(), System::currentTimeMillis);
     // A single node has no configured api_address; it shows the one it bound.
     Supplier<ClusterStatus> cluster = () -> ClusterGrpcService.status(node, config.clusterId(),
@@ -81,7 +81,7 @@ public final class SynodServer implements AutoCloseable {
         .forAddress(new InetSocketAddress(config.listen().host(), config.listen().grpcPort()))
         .executor(grpcExecutor)
         .maxInboundMessageSize(config.limits().maxRequestBytes())
-        .flowControlWindow(FLOW_CONTROL_WINDOW)
+        .flowControlWindow(RemoteCoordination.FLOW_CONTROL_WINDOW)
         .addService(ServerInterceptors.intercept(
             new CoordinationGrpcService(router, node.events()), new CallContext(),
             new TracingInterceptor(telemetry), new CallMetrics(metrics)))
@@ -170,7 +170,7 @@ public final class SynodServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     grpcExecutor.shutdownNow();
-    router.close();
+    forwarding.close();
     locks.close();
     metrics.close();
     node.close();
