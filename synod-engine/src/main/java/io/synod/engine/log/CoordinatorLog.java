@@ -3,6 +3,9 @@ package io.synod.engine.log;
 import io.synod.core.lock.LockCommand;
 import io.synod.core.lock.LockEffect;
 import io.synod.core.lock.LockTable;
+import io.synod.core.saga.SagaCommand;
+import io.synod.core.saga.SagaEffect;
+import io.synod.core.saga.SagaStateMachine;
 import io.synod.core.txn.TxnCommand;
 import io.synod.core.txn.TxnOutcome;
 import io.synod.core.txn.TxnStateMachine;
@@ -15,7 +18,7 @@ import java.util.function.Function;
 /**
  * The replicated coordinator log as the drivers see it: propose an entry, get the outcome of
  * applying it once it is durable on a majority; read the applied state. One log carries every
- * domain (atomic commit, locks), each applied by its own pure state machine.
+ * domain (atomic commit, locks, sagas), each applied by its own pure state machine.
  */
 public interface CoordinatorLog extends AutoCloseable {
 
@@ -47,6 +50,22 @@ public interface CoordinatorLog extends AutoCloseable {
    * of every replica, in log order, and must hand work off rather than block.
    */
   void onLockEffects(Consumer<List<LockEffect>> listener);
+
+  /**
+   * Proposes a saga command; the future completes with the effects of applying it. Effects of
+   * every applied saga command (this one's too) also reach the {@link #onSagaEffects} listener.
+   */
+  CompletableFuture<List<SagaEffect>> proposeSaga(SagaCommand command);
+
+  /** Reads the applied saga state; the function must not keep references to it. */
+  <T> T readSagas(Function<SagaStateMachine, T> query);
+
+  /**
+   * Sets the one listener for the effects of applied saga commands; it runs on the apply thread
+   * of every replica (replayed entries included), in log order, and must hand work off rather
+   * than block.
+   */
+  void onSagaEffects(Consumer<List<SagaEffect>> listener);
 
   /** Completes once every entry committed before this call has been applied locally. */
   CompletableFuture<Void> barrier();

@@ -2,6 +2,8 @@ package io.synod.engine.log;
 
 import io.synod.core.lock.LockCommand;
 import io.synod.core.lock.LockEffect;
+import io.synod.core.saga.SagaCommand;
+import io.synod.core.saga.SagaEffect;
 import io.synod.core.txn.TxnCommand;
 import io.synod.core.txn.TxnOutcome;
 import java.util.List;
@@ -13,6 +15,8 @@ sealed interface LogCommand {
 
   record Lock(LockCommand command) implements LogCommand {}
 
+  record Saga(SagaCommand command) implements LogCommand {}
+
   /** What applying one command gave, in the domain of the command. */
   sealed interface Result {}
 
@@ -20,6 +24,12 @@ sealed interface LogCommand {
 
   record LockResult(List<LockEffect> effects) implements Result {
     public LockResult {
+      effects = List.copyOf(effects);
+    }
+  }
+
+  record SagaResult(List<SagaEffect> effects) implements Result {
+    public SagaResult {
       effects = List.copyOf(effects);
     }
   }

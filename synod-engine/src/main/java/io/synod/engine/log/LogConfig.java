@@ -2,6 +2,7 @@ package io.synod.engine.log;
 
 import io.synod.api.SynodException;
 import io.synod.core.lock.LockTable;
+import io.synod.core.saga.SagaStateMachine;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -22,6 +23,7 @@ import java.util.Objects;
  *     meanwhile are packed into the next entry (default 1)
  * @param proposalTimeout how long a proposal may wait for its commit before its outcome is unknown
  * @param lockLimits bounds of the lock table (sessions, locks, waiters, escalation threshold)
+ * @param sagaLimits bounds of the saga state (active sagas, finished ones remembered and how long)
  */
 public record LogConfig(
     String clusterId,
@@ -33,7 +35,8 @@ public record LogConfig(
     int retainedFinishedMax,
     int proposalsInFlightMax,
     Duration proposalTimeout,
-    LockTable.Limits lockLimits) {
+    LockTable.Limits lockLimits,
+    SagaStateMachine.Limits sagaLimits) {
 
   public static final Duration DEFAULT_RETENTION = Duration.ofHours(1);
   public static final int DEFAULT_RETAINED_FINISHED_MAX = 100_000;
@@ -48,6 +51,7 @@ public record LogConfig(
   public LogConfig {
     Objects.requireNonNull(storageDir, "storageDir");
     Objects.requireNonNull(lockLimits, "lockLimits");
+    Objects.requireNonNull(sagaLimits, "sagaLimits");
     peers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(peers));
     if (clusterId == null || !clusterId.matches("[a-z0-9]{1,16}")) {
       throw SynodException.invalid("cluster_id",
@@ -84,7 +88,8 @@ public record LogConfig(
   public static LogConfig singleNode(String clusterId, Path storageDir, int raftPort) {
     return new LogConfig(clusterId, "n1", Map.of("n1", "127.0.0.1:" + raftPort), storageDir,
         DEFAULT_SNAPSHOT_EVERY_ENTRIES, DEFAULT_RETENTION, DEFAULT_RETAINED_FINISHED_MAX,
-        DEFAULT_PROPOSALS_IN_FLIGHT_MAX, Duration.ofSeconds(10), LockTable.Limits.DEFAULTS);
+        DEFAULT_PROPOSALS_IN_FLIGHT_MAX, Duration.ofSeconds(10), LockTable.Limits.DEFAULTS,
+        SagaStateMachine.Limits.DEFAULTS);
   }
 
   /**
@@ -105,16 +110,21 @@ public record LogConfig(
       Path storageDir) {
     return new LogConfig(clusterId, selfId, peers, storageDir, DEFAULT_SNAPSHOT_EVERY_ENTRIES,
         DEFAULT_RETENTION, DEFAULT_RETAINED_FINISHED_MAX, DEFAULT_PROPOSALS_IN_FLIGHT_MAX,
-        Duration.ofSeconds(10), LockTable.Limits.DEFAULTS);
+        Duration.ofSeconds(10), LockTable.Limits.DEFAULTS, SagaStateMachine.Limits.DEFAULTS);
   }
 
   public LogConfig withSnapshotEveryEntries(long entries) {
     return new LogConfig(clusterId, selfId, peers, storageDir, entries, retention,
-        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, lockLimits);
+        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, lockLimits, sagaLimits);
   }
 
   public LogConfig withLockLimits(LockTable.Limits limits) {
     return new LogConfig(clusterId, selfId, peers, storageDir, snapshotEveryEntries, retention,
-        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, limits);
+        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, limits, sagaLimits);
+  }
+
+  public LogConfig withSagaLimits(SagaStateMachine.Limits limits) {
+    return new LogConfig(clusterId, selfId, peers, storageDir, snapshotEveryEntries, retention,
+        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, lockLimits, limits);
   }
 }

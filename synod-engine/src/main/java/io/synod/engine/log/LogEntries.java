@@ -2,6 +2,8 @@ package io.synod.engine.log;
 
 import io.synod.core.lock.LockCodec;
 import io.synod.core.lock.LockEffect;
+import io.synod.core.saga.SagaCodec;
+import io.synod.core.saga.SagaEffect;
 import io.synod.core.txn.TxnCodec;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -20,9 +22,11 @@ import java.util.List;
  * <pre>
  * entry  := version:u8(=1) count:u16 (domain:u8 command)*     domain 1 = atomic commit (TxnCodec)
  *                                                             domain 2 = locks (LockCodec)
+ *                                                             domain 3 = sagas (SagaCodec)
  * reply  := count:u16 (domain:u8 result)*
  * result := txn outcome (TxnCodec)                            domain 1
  *         | effects:u16 effect* (LockCodec)                   domain 2
+ *         | effects:u16 effect* (SagaCodec)                   domain 3
  * </pre>
  *
  * An entry with count 0 is a barrier: it changes nothing, and its apply proves every earlier
@@ -32,6 +36,7 @@ final class LogEntries {
   static final int VERSION = 1;
   static final int DOMAIN_TXN = 1;
   static final int DOMAIN_LOCK = 2;
+  static final int DOMAIN_SAGA = 3;
   /** Bounded by the u16 count and by the size we let one entry grow to. */
   static final int COMMANDS_PER_ENTRY_MAX = 1024;
 
@@ -56,6 +61,10 @@ final class LogEntries {
             out.writeByte(DOMAIN_LOCK);
             LockCodec.writeCommand(out, lock.command());
           }
+          case LogCommand.Saga saga -> {
+            out.writeByte(DOMAIN_SAGA);
+            SagaCodec.writeCommand(out, saga.command());
+          }
         }
       }
     } catch (IOException e) {
@@ -78,6 +87,7 @@ final class LogEntries {
       commands.add(switch (domain) {
         case DOMAIN_TXN -> new LogCommand.Txn(TxnCodec.readCommand(in));
         case DOMAIN_LOCK -> new LogCommand.Lock(LockCodec.readCommand(in));
+        case DOMAIN_SAGA -> new LogCommand.Saga(SagaCodec.readCommand(in));
         default -> throw new IOException("unknown log entry domain " + domain);
       });
     }
@@ -99,6 +109,13 @@ final class LogEntries {
             out.writeShort(lock.effects().size());
             for (LockEffect effect : lock.effects()) {
               LockCodec.writeEffect(out, effect);
+            }
+          }
+          case LogCommand.SagaResult saga -> {
+            out.writeByte(DOMAIN_SAGA);
+            out.writeShort(saga.effects().size());
+            for (SagaEffect effect : saga.effects()) {
+              SagaCodec.writeEffect(out, effect);
             }
           }
         }
@@ -124,6 +141,14 @@ final class LogEntries {
             list.add(LockCodec.readEffect(in));
           }
           yield new LogCommand.LockResult(list);
+        }
+        case DOMAIN_SAGA -> {
+          int effects = in.readUnsignedShort();
+          List<SagaEffect> list = new ArrayList<>(effects);
+          for (int e = 0; e < effects; e++) {
+            list.add(SagaCodec.readEffect(in));
+          }
+          yield new LogCommand.SagaResult(list);
         }
         default -> throw new IOException("unknown reply domain " + domain);
       });

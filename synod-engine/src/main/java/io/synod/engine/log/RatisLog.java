@@ -3,6 +3,9 @@ package io.synod.engine.log;
 import io.synod.core.lock.LockCommand;
 import io.synod.core.lock.LockEffect;
 import io.synod.core.lock.LockTable;
+import io.synod.core.saga.SagaCommand;
+import io.synod.core.saga.SagaEffect;
+import io.synod.core.saga.SagaStateMachine;
 import io.synod.core.txn.TxnCommand;
 import io.synod.core.txn.TxnOutcome;
 import io.synod.core.txn.TxnStateMachine;
@@ -74,7 +77,8 @@ public final class RatisLog implements CoordinatorLog {
     this.config = config;
     this.group = groupOf(config);
     this.stateMachine = new RatisStateMachine(config.retention().toMillis(),
-        config.retainedFinishedMax(), config.lockLimits(), () -> leaderReadyListener.run());
+        config.retainedFinishedMax(), config.lockLimits(), config.sagaLimits(),
+        () -> leaderReadyListener.run());
     this.server = RaftServer.newBuilder()
         .setServerId(RaftPeerId.valueOf(config.selfId()))
         .setGroup(group)
@@ -148,6 +152,12 @@ public final class RatisLog implements CoordinatorLog {
   public CompletableFuture<List<LockEffect>> proposeLock(LockCommand command) {
     return batcher.submit(new LogCommand.Lock(command))
         .thenApply(result -> ((LogCommand.LockResult) result).effects());
+  }
+
+  @Override
+  public CompletableFuture<List<SagaEffect>> proposeSaga(SagaCommand command) {
+    return batcher.submit(new LogCommand.Saga(command))
+        .thenApply(result -> ((LogCommand.SagaResult) result).effects());
   }
 
   private static TxnOutcome txnOutcome(LogCommand.Result result) {
@@ -231,6 +241,16 @@ public final class RatisLog implements CoordinatorLog {
   @Override
   public void onLockEffects(Consumer<List<LockEffect>> listener) {
     stateMachine.onLockEffects(listener);
+  }
+
+  @Override
+  public <T> T readSagas(Function<SagaStateMachine, T> query) {
+    return stateMachine.readSagas(query);
+  }
+
+  @Override
+  public void onSagaEffects(Consumer<List<SagaEffect>> listener) {
+    stateMachine.onSagaEffects(listener);
   }
 
   @Override

@@ -3,12 +3,15 @@ package io.synod.engine.log;
 import io.synod.core.lock.LockCodec;
 import io.synod.core.lock.LockEffect;
 import io.synod.core.lock.LockTable;
+import io.synod.core.saga.SagaEffect;
+import io.synod.core.saga.SagaStateMachine;
 import io.synod.core.txn.TxnCodec;
 import io.synod.core.txn.TxnRecord;
 import io.synod.core.txn.TxnStateMachine;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.File;
@@ -36,40 +39,54 @@ import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.util.MD5FileUtil;
 
 /**
- * Adapts the pure state machines to Ratis: the atomic-commit {@link TxnStateMachine} and the
- * {@link LockTable}. Decodes each committed entry, applies its commands in order, each to its
- * domain's machine, and answers with their results; hands every lock effect to the lock driver's
- * listener (waiters live there); writes and loads snapshots of both.
+ * Adapts the pure state machines to Ratis: the atomic-commit {@link TxnStateMachine}, the {@link
+ * LockTable} and the {@link SagaStateMachine}. Decodes each committed entry, applies its commands
+ * in order, each to its domain's machine, and answers with their results; hands every lock effect
+ * to the lock driver's listener (waiters live there) and every saga effect to the saga driver's;
+ * writes and loads snapshots of all three.
  *
  * <p>Apply and reads are serialised on this object; Ratis applies entries one at a time.
  *
  * <pre>
- * snapshot file := magic:i32("SYN2") count:i32 record* locks   (TxnCodec record, LockCodec snapshot)
+ * snapshot file := magic:i32("SYN3") count:i32 record* locks sagas
+ *                      (TxnCodec record, LockCodec snapshot, SagaStateMachine snapshot)
+ *                | magic:i32("SYN2") count:i32 record* locks   (before sagas; still read)
  *                | magic:i32("SYN1") count:i32 record*         (before locks; still read)
  * </pre>
  */
 final class RatisStateMachine extends BaseStateMachine {
-  private static final int SNAPSHOT_MAGIC_TXNS_ONLY = 0x53594e31;
-  private static final int SNAPSHOT_MAGIC = 0x53594e32;
+  static final int SNAPSHOT_MAGIC_TXNS_ONLY = 0x53594e31;
+  static final int SNAPSHOT_MAGIC_TXNS_LOCKS = 0x53594e32;
+  static final int SNAPSHOT_MAGIC = 0x53594e33;
 
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
   private final TxnStateMachine txns;
   private final LockTable.Limits lockLimits;
   private LockTable locks;
+  private final SagaStateMachine.Limits sagaLimits;
+  private SagaStateMachine sagas;
   private final Runnable onLeaderReady;
   private volatile Consumer<List<LockEffect>> lockEffects = effects -> {};
+  private volatile Consumer<List<SagaEffect>> sagaEffects = effects -> {};
 
-  RatisStateMachine(
-      long retentionMs, int finishedMax, LockTable.Limits lockLimits, Runnable onLeaderReady) {
+  RatisStateMachine(long retentionMs, int finishedMax, LockTable.Limits lockLimits,
+      SagaStateMachine.Limits sagaLimits, Runnable onLeaderReady) {
     this.txns = new TxnStateMachine(retentionMs, finishedMax);
     this.lockLimits = lockLimits;
     this.locks = new LockTable(lockLimits);
+    this.sagaLimits = sagaLimits;
+    this.sagas = new SagaStateMachine(sagaLimits);
     this.onLeaderReady = onLeaderReady;
   }
 
   /** Receives the effects of every applied lock command, on the apply thread, in log order. */
   void onLockEffects(Consumer<List<LockEffect>> listener) {
     this.lockEffects = listener;
+  }
+
+  /** Receives the effects of every applied saga command, on the apply thread, in log order. */
+  void onSagaEffects(Consumer<List<SagaEffect>> listener) {
+    this.sagaEffects = listener;
   }
 
   @Override
@@ -102,22 +119,31 @@ final class RatisStateMachine extends BaseStateMachine {
           new IllegalStateException("undecodable log entry at " + TermIndex.valueOf(entry), e));
     }
     List<LogCommand.Result> results = new ArrayList<>(commands.size());
-    List<LockEffect> effects = new ArrayList<>();
+    List<LockEffect> lockApplied = new ArrayList<>();
+    List<SagaEffect> sagaApplied = new ArrayList<>();
     synchronized (this) {
       for (LogCommand command : commands) {
         switch (command) {
           case LogCommand.Txn txn -> results.add(new LogCommand.TxnResult(txns.apply(txn.command())));
           case LogCommand.Lock lock -> {
             List<LockEffect> applied = locks.apply(lock.command());
-            effects.addAll(applied);
+            lockApplied.addAll(applied);
             results.add(new LogCommand.LockResult(applied));
+          }
+          case LogCommand.Saga saga -> {
+            List<SagaEffect> applied = sagas.apply(saga.command());
+            sagaApplied.addAll(applied);
+            results.add(new LogCommand.SagaResult(applied));
           }
         }
       }
       updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
     }
-    if (!effects.isEmpty()) {
-      lockEffects.accept(effects);
+    if (!lockApplied.isEmpty()) {
+      lockEffects.accept(lockApplied);
+    }
+    if (!sagaApplied.isEmpty()) {
+      sagaEffects.accept(sagaApplied);
     }
     return CompletableFuture.completedFuture(Message.valueOf(
         org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations.unsafeWrap(
@@ -132,6 +158,10 @@ final class RatisStateMachine extends BaseStateMachine {
     return query.apply(locks);
   }
 
+  synchronized <T> T readSagas(Function<SagaStateMachine, T> query) {
+    return query.apply(sagas);
+  }
+
   @Override
   public void notifyLeaderReady() {
     onLeaderReady.run();
@@ -142,10 +172,12 @@ final class RatisStateMachine extends BaseStateMachine {
     TermIndex last;
     List<TxnRecord> records;
     byte[] lockSnapshot;
+    byte[] sagaSnapshot;
     synchronized (this) {
       last = getLastAppliedTermIndex();
       records = new ArrayList<>(txns.records());
-      lockSnapshot = snapshotOfLocks();
+      lockSnapshot = bytesOf(out -> LockCodec.writeSnapshot(out, locks));
+      sagaSnapshot = bytesOf(sagas::writeSnapshot);
     }
     if (last == null || last.getIndex() < 0) {
       return RaftLog.INVALID_LOG_INDEX;
@@ -160,6 +192,7 @@ final class RatisStateMachine extends BaseStateMachine {
         TxnCodec.writeRecord(out, record);
       }
       out.write(lockSnapshot);
+      out.write(sagaSnapshot);
     }
     Files.move(temp, target.toPath(), StandardCopyOption.ATOMIC_MOVE);
     var md5 = MD5FileUtil.computeAndSaveMd5ForFile(target);
@@ -167,10 +200,15 @@ final class RatisStateMachine extends BaseStateMachine {
     return last.getIndex();
   }
 
-  private byte[] snapshotOfLocks() throws IOException {
+  /** Writes a snapshot section. */
+  private interface SectionWriter {
+    void write(DataOutputStream out) throws IOException;
+  }
+
+  private static byte[] bytesOf(SectionWriter writer) throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (DataOutputStream out = new DataOutputStream(bytes)) {
-      LockCodec.writeSnapshot(out, locks);
+      writer.write(out);
     }
     return bytes.toByteArray();
   }
@@ -183,26 +221,43 @@ final class RatisStateMachine extends BaseStateMachine {
     if (snapshot.getFile().getFileDigest() != null) {
       MD5FileUtil.verifySavedMD5(path.toFile(), snapshot.getFile().getFileDigest());
     }
-    List<TxnRecord> records = new ArrayList<>();
-    LockTable restoredLocks;
+    Restored restored;
     try (DataInputStream in = new DataInputStream(
         new BufferedInputStream(Files.newInputStream(path)))) {
-      int magic = in.readInt();
-      if (magic != SNAPSHOT_MAGIC && magic != SNAPSHOT_MAGIC_TXNS_ONLY) {
-        throw new IOException("not a synod snapshot: " + path);
-      }
-      int count = in.readInt();
-      for (int i = 0; i < count; i++) {
-        records.add(TxnCodec.readRecord(in));
-      }
-      restoredLocks = magic == SNAPSHOT_MAGIC
-          ? LockCodec.readSnapshot(in, lockLimits)
-          : new LockTable(lockLimits);
+      restored = readSnapshot(in, lockLimits, sagaLimits);
+    } catch (IOException e) {
+      throw new IOException("cannot read snapshot " + path + ": " + e.getMessage(), e);
     }
     synchronized (this) {
-      txns.restore(records);
-      locks = restoredLocks;
+      txns.restore(restored.txns());
+      locks = restored.locks();
+      sagas = restored.sagas();
       updateLastAppliedTermIndex(SimpleStateMachineStorage.getTermIndexFromSnapshotFile(path.toFile()));
     }
+  }
+
+  /** The three machines' state as a snapshot file holds it. */
+  record Restored(List<TxnRecord> txns, LockTable locks, SagaStateMachine sagas) {}
+
+  /** Reads a snapshot of any supported format; what an older one lacks starts empty. */
+  static Restored readSnapshot(DataInput in, LockTable.Limits lockLimits,
+      SagaStateMachine.Limits sagaLimits) throws IOException {
+    int magic = in.readInt();
+    if (magic != SNAPSHOT_MAGIC && magic != SNAPSHOT_MAGIC_TXNS_LOCKS
+        && magic != SNAPSHOT_MAGIC_TXNS_ONLY) {
+      throw new IOException("not a synod snapshot (magic " + Integer.toHexString(magic) + ")");
+    }
+    int count = in.readInt();
+    List<TxnRecord> records = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      records.add(TxnCodec.readRecord(in));
+    }
+    LockTable locks = magic == SNAPSHOT_MAGIC_TXNS_ONLY
+        ? new LockTable(lockLimits)
+        : LockCodec.readSnapshot(in, lockLimits);
+    SagaStateMachine sagas = magic == SNAPSHOT_MAGIC
+        ? SagaStateMachine.readSnapshot(in, sagaLimits)
+        : new SagaStateMachine(sagaLimits);
+    return new Restored(records, locks, sagas);
   }
 }
