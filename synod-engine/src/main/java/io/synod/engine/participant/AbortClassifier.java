@@ -18,9 +18,9 @@ import java.util.regex.Pattern;
  * 08004}); then the SQLSTATE; then the exception type, which is all a pool timeout or a dropped
  * socket may carry; otherwise {@link AbortReason#INVALID_OPERATION}. PostgreSQL's vendor code is
  * always 0, H2's codes have five digits and MySQL's four, so the code table cannot mistake one
- * store's code for another's.
+ * store's code for another's. The saga stores use it too, to tell a failure worth retrying.
  */
-final class AbortClassifier {
+public final class AbortClassifier {
   /** A store message is cut to this length in an abort vote. */
   static final int MESSAGE_LENGTH_MAX = 300;
 
@@ -67,7 +67,7 @@ final class AbortClassifier {
   private AbortClassifier() {}
 
   /** Why the store refused; never null. */
-  static AbortReason classify(SQLException e) {
+  public static AbortReason classify(SQLException e) {
     AbortReason reason = BY_VENDOR_CODE.get(e.getErrorCode());
     if (reason != null) {
       return reason;
@@ -102,16 +102,17 @@ final class AbortClassifier {
    *
    * @param step {@code operations[i]}, or the protocol step such as {@code prepare}
    */
-  static String message(String step, String store, SQLException e) {
+  public static String message(String step, String store, SQLException e) {
     return step + " on store '" + store + "': " + firstLine(e.getMessage()) + codes(e);
   }
 
   /** The abort message for a failure that is not a {@link SQLException}, e.g. from a driver. */
-  static String message(String step, String store, RuntimeException e) {
+  public static String message(String step, String store, RuntimeException e) {
     return step + " on store '" + store + "': " + firstLine(e.toString());
   }
 
-  static String firstLine(String message) {
+  /** The first line of a store's message, without H2's statement and code suffix, cut short. */
+  public static String firstLine(String message) {
     if (message == null || message.isBlank()) {
       return "(no message)";
     }

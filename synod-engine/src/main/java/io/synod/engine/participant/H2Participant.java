@@ -41,20 +41,8 @@ public final class H2Participant extends JdbcParticipant {
    */
   public static H2Participant create(
       String name, String jdbcUrl, String user, String password, int maxPoolSize) {
-    return new H2Participant(name, pool(name, durable(jdbcUrl), user, password, maxPoolSize));
-  }
-
-  /**
-   * H2 writes changes to its file up to {@code WRITE_DELAY} (500 ms) after they happen, so by
-   * default a prepared transaction can vanish with the process after its commit vote: the crash
-   * test caught exactly that (committed in PostgreSQL and MariaDB, gone from H2). {@code
-   * WRITE_DELAY=0} writes on every commit and prepare; the OS has the bytes before the vote.
-   */
-  static String durable(String jdbcUrl) {
-    if (jdbcUrl.toUpperCase(java.util.Locale.ROOT).contains(";WRITE_DELAY=")) {
-      return jdbcUrl;
-    }
-    return jdbcUrl + ";WRITE_DELAY=0";
+    String url = JdbcSupport.durableH2Url(jdbcUrl);
+    return new H2Participant(name, JdbcSupport.pool(name, url, user, password, maxPoolSize));
   }
 
   @Override

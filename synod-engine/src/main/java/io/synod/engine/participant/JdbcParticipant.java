@@ -1,6 +1,5 @@
 package io.synod.engine.participant;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.synod.api.SqlOperation;
 import io.synod.api.spi.AbortReason;
@@ -11,11 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.sql.Types;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Objects;
 import java.util.TreeSet;
@@ -85,9 +80,6 @@ abstract class JdbcParticipant implements Participant {
   /** Query timeout of commit, rollback and in-doubt statements, which have no caller's timeout. */
   static final int RESOLVE_TIMEOUT_SECONDS = 30;
 
-  /** How long a prepare waits for a pooled connection before voting to abort. */
-  static final long CONNECTION_TIMEOUT_MS = 5_000;
-
   /** What the coordinator decided about a prepared transaction. */
   enum Outcome {
     COMMIT,
@@ -128,27 +120,6 @@ abstract class JdbcParticipant implements Participant {
     } catch (SQLException e) {
       throw new ParticipantException("store '" + name() + "' is unreachable: " + e.getMessage(), e);
     }
-  }
-
-  /** A HikariCP pool for a participant's {@code create} factory. */
-  static HikariDataSource pool(
-      String name, String jdbcUrl, String user, String password, int maxPoolSize) {
-    if (maxPoolSize < 1) {
-      throw new IllegalArgumentException(
-          "maxPoolSize of store '" + name + "' is " + maxPoolSize + ", must be at least 1");
-    }
-    HikariConfig config = new HikariConfig();
-    config.setPoolName("synod-" + name);
-    config.setJdbcUrl(Objects.requireNonNull(jdbcUrl, "jdbcUrl"));
-    config.setUsername(user);
-    config.setPassword(password);
-    config.setMaximumPoolSize(maxPoolSize);
-    config.setAutoCommit(true);
-    config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
-    // A store that is down when synod starts makes abort votes and retried commits, not a failed
-    // start: the pool connects when the store comes back.
-    config.setInitializationFailTimeout(-1);
-    return new HikariDataSource(config);
   }
 
   // ---- what each store says -------------------------------------------------------------------
@@ -225,7 +196,8 @@ abstract class JdbcParticipant implements Participant {
   public final Vote prepare(String gid, List<SqlOperation> operations, Duration timeout) {
     Gids.requireGid(gid);
     Objects.requireNonNull(operations, "operations");
-    int timeoutSeconds = timeoutSeconds(Objects.requireNonNull(timeout, "timeout"));
+    Objects.requireNonNull(timeout, "timeout");
+    int timeoutSeconds = JdbcSupport.timeoutSeconds(timeout);
     if (closed) {
       return Vote.abort(
           AbortReason.UNAVAILABLE, "prepare on store '" + name + "': participant closed");
@@ -446,27 +418,10 @@ abstract class JdbcParticipant implements Participant {
       ps.setQueryTimeout(timeoutSeconds);
       List<Object> params = operation.params();
       for (int i = 0; i < params.size(); i++) {
-        bind(ps, i + 1, params.get(i));
+        JdbcSupport.bind(ps, i + 1, params.get(i));
       }
       ps.execute();
     }
-  }
-
-  static void bind(PreparedStatement ps, int index, Object value) throws SQLException {
-    if (value == null) {
-      ps.setNull(index, Types.NULL);
-    } else if (value instanceof Instant instant) {
-      // Not every driver binds Instant (PostgreSQL does not); all bind OffsetDateTime.
-      ps.setObject(index, OffsetDateTime.ofInstant(instant, ZoneOffset.UTC));
-    } else {
-      ps.setObject(index, value);
-    }
-  }
-
-  /** Whole seconds for {@link Statement#setQueryTimeout}: rounded up, at least 1. */
-  static int timeoutSeconds(Duration timeout) {
-    long seconds = (Math.max(0, timeout.toMillis()) + 999) / 1000;
-    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, seconds));
   }
 
   private ParticipantException failure(String what, SQLException e) {

@@ -45,7 +45,8 @@ public final class MariaDbParticipant extends JdbcParticipant {
   /** A participant with its own HikariCP pool of at most {@code maxPoolSize} connections. */
   public static MariaDbParticipant create(
       String name, String jdbcUrl, String user, String password, int maxPoolSize) {
-    return new MariaDbParticipant(name, pool(name, jdbcUrl, user, password, maxPoolSize));
+    return new MariaDbParticipant(
+        name, JdbcSupport.pool(name, jdbcUrl, user, password, maxPoolSize));
   }
 
   @Override

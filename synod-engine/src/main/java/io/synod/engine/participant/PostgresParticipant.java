@@ -35,7 +35,8 @@ public final class PostgresParticipant extends JdbcParticipant {
   /** A participant with its own HikariCP pool of at most {@code maxPoolSize} connections. */
   public static PostgresParticipant create(
       String name, String jdbcUrl, String user, String password, int maxPoolSize) {
-    return new PostgresParticipant(name, pool(name, jdbcUrl, user, password, maxPoolSize));
+    return new PostgresParticipant(
+        name, JdbcSupport.pool(name, jdbcUrl, user, password, maxPoolSize));
   }
 
   @Override
@@ -67,7 +68,7 @@ public final class PostgresParticipant extends JdbcParticipant {
       ps.setQueryTimeout(timeoutSeconds);
       List<Object> params = last.params();
       for (int i = 0; i < params.size(); i++) {
-        bind(ps, i + 1, params.get(i));
+        JdbcSupport.bind(ps, i + 1, params.get(i));
       }
       ps.execute();
       // PREPARE TRANSACTION outside a transaction only warns: the operation ended it itself.
