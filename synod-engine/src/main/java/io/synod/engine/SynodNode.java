@@ -3,12 +3,17 @@ package io.synod.engine;
 import io.opentelemetry.api.OpenTelemetry;
 import io.synod.api.CoordinationService;
 import io.synod.api.lock.LockService;
+import io.synod.api.saga.SagaService;
 import io.synod.api.spi.Participant;
 import io.synod.engine.lock.LockConfig;
 import io.synod.engine.lock.LockDriver;
 import io.synod.engine.lock.NativeLockService;
 import io.synod.engine.log.LogConfig;
 import io.synod.engine.log.RatisLog;
+import io.synod.engine.saga.SagaConfig;
+import io.synod.engine.saga.SagaDriver;
+import io.synod.engine.saga.store.LocalHandlers;
+import io.synod.engine.saga.store.SagaStore;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -17,7 +22,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One synod replica: its share of the coordinator log, the coordinator, and the recovery driver.
+ * One synod replica: its share of the coordinator log, the coordinator, the recovery driver, the
+ * lock driver and the saga driver.
  * Embedded use is one node with a single-replica log; a cluster is three or five nodes with the
  * same cluster id and peers. Participants are owned by the node and closed with it.
  */
@@ -29,43 +35,107 @@ public final class SynodNode implements AutoCloseable {
   private final RecoveryDriver recovery;
   private final LockDriver lockDriver;
   private final NativeLockService locks;
+  private final SagaDriver sagas;
   private final List<Participant> participants;
 
-  private SynodNode(LogConfig logConfig, CoordinatorConfig config, LockConfig lockConfig,
-      List<Participant> participants, OpenTelemetry telemetry) {
-    this.participants = List.copyOf(participants);
-    this.log = RatisLog.start(logConfig);
+  private SynodNode(Builder b) {
+    this.participants = List.copyOf(b.participants);
+    this.log = RatisLog.start(b.logConfig);
     InProcessEventBus events = new InProcessEventBus();
-    this.coordinator = new Coordinator(log, logConfig.clusterId(), participants, config,
-        events, System::currentTimeMillis, logConfig.proposalTimeout(), telemetry);
+    this.coordinator = new Coordinator(log, b.logConfig.clusterId(), participants, b.config,
+        events, System::currentTimeMillis, b.logConfig.proposalTimeout(), b.telemetry);
     this.recovery = new RecoveryDriver(coordinator);
-    this.lockDriver = new LockDriver(log, lockConfig, events, System::currentTimeMillis);
+    this.lockDriver = new LockDriver(log, b.lockConfig, events, System::currentTimeMillis);
     this.locks = new NativeLockService(List.of(lockDriver));
+    this.sagas = new SagaDriver(log, b.sagaStores, b.localHandlers, b.sagaConfig,
+        System::currentTimeMillis);
     log.onLeaderReady(recovery::trigger);
     recovery.start();
     lockDriver.start();
+    sagas.start();
   }
 
   /** Starts a node; it serves once its log replica is part of a group with a leader. */
   public static SynodNode start(LogConfig logConfig, CoordinatorConfig config,
       List<Participant> participants) {
-    return start(logConfig, config, LockConfig.DEFAULTS, participants);
+    return builder(logConfig).coordinator(config).participants(participants).start();
   }
 
   /** Starts a node with lock service settings of its own. */
   public static SynodNode start(LogConfig logConfig, CoordinatorConfig config,
       LockConfig lockConfig, List<Participant> participants) {
-    return start(logConfig, config, lockConfig, participants, OpenTelemetry.noop());
+    return builder(logConfig).coordinator(config).locks(lockConfig).participants(participants)
+        .start();
   }
 
   /** Starts a node whose coordinator makes its spans through {@code telemetry}. */
   public static SynodNode start(LogConfig logConfig, CoordinatorConfig config,
       LockConfig lockConfig, List<Participant> participants, OpenTelemetry telemetry) {
-    Objects.requireNonNull(logConfig, "logConfig");
-    Objects.requireNonNull(config, "config");
-    Objects.requireNonNull(lockConfig, "lockConfig");
-    Objects.requireNonNull(telemetry, "telemetry");
-    return new SynodNode(logConfig, config, lockConfig, participants, telemetry);
+    return builder(logConfig).coordinator(config).locks(lockConfig).participants(participants)
+        .telemetry(telemetry).start();
+  }
+
+  /** A node with everything configurable: defaults for what is not set. */
+  public static Builder builder(LogConfig logConfig) {
+    return new Builder(logConfig);
+  }
+
+  /** Settings of a node; {@link #start} starts it. */
+  public static final class Builder {
+    private final LogConfig logConfig;
+    private CoordinatorConfig config = CoordinatorConfig.DEFAULTS;
+    private LockConfig lockConfig = LockConfig.DEFAULTS;
+    private SagaConfig sagaConfig = SagaConfig.DEFAULTS;
+    private List<Participant> participants = List.of();
+    private List<SagaStore> sagaStores = List.of();
+    private LocalHandlers localHandlers = new LocalHandlers();
+    private OpenTelemetry telemetry = OpenTelemetry.noop();
+
+    private Builder(LogConfig logConfig) {
+      this.logConfig = Objects.requireNonNull(logConfig, "logConfig");
+    }
+
+    public Builder coordinator(CoordinatorConfig value) {
+      this.config = Objects.requireNonNull(value, "config");
+      return this;
+    }
+
+    public Builder locks(LockConfig value) {
+      this.lockConfig = Objects.requireNonNull(value, "lockConfig");
+      return this;
+    }
+
+    public Builder sagas(SagaConfig value) {
+      this.sagaConfig = Objects.requireNonNull(value, "sagaConfig");
+      return this;
+    }
+
+    /** The stores of atomic commit; the node owns and closes them. */
+    public Builder participants(List<Participant> value) {
+      this.participants = List.copyOf(value);
+      return this;
+    }
+
+    /** The stores saga steps run in (SQL, Redis); the node owns and closes them. */
+    public Builder sagaStores(List<SagaStore> value) {
+      this.sagaStores = List.copyOf(value);
+      return this;
+    }
+
+    /** The application's in-process saga steps, by name. */
+    public Builder localHandlers(LocalHandlers value) {
+      this.localHandlers = Objects.requireNonNull(value, "localHandlers");
+      return this;
+    }
+
+    public Builder telemetry(OpenTelemetry value) {
+      this.telemetry = Objects.requireNonNull(value, "telemetry");
+      return this;
+    }
+
+    public SynodNode start() {
+      return new SynodNode(this);
+    }
   }
 
   /** The coordination API of this node. */
@@ -79,6 +149,11 @@ public final class SynodNode implements AutoCloseable {
    */
   public LockService locks() {
     return locks;
+  }
+
+  /** Orchestrated sagas through this node: started and driven while it leads. */
+  public SagaService sagas() {
+    return sagas;
   }
 
   /** This node's lock driver, to build a lock service that follows the leader across nodes. */
@@ -136,6 +211,7 @@ public final class SynodNode implements AutoCloseable {
 
   @Override
   public void close() {
+    sagas.close();
     locks.close();
     lockDriver.close();
     recovery.close();
