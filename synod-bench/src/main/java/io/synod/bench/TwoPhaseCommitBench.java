@@ -140,46 +140,21 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
   }
 
   private void report(Map<String, double[][]> cells) {
-    System.out.printf("%n%-12s %-6s %10s %9s %9s %10s %8s%n", "concurrency", "mode", "txn/s", "p50 ms",
-        "p99 ms", "cpu us/txn", "ratio");
-    int lastIndex = concurrency.length - 1;
-    for (int i = 0; i < concurrency.length; i++) {
-      if (concurrency[i] == 32) {
-        lastIndex = i;
-      }
-      double[] raw = medians(cells.get("raw"), i);
-      for (var mode : cells.entrySet()) {
-        double[] m = medians(mode.getValue(), i);
-        String ratio = mode.getKey().equals("raw") ? "" : String.format("%8.2f", m[0] / raw[0]);
-        System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f %10.0f %s%n", concurrency[i],
-            mode.getKey(), m[0], m[1], m[2], m[3], ratio);
-      }
-    }
-    int last = concurrency[lastIndex];
+    Report.table(cells, concurrency, run.rounds, "raw");
     System.out.printf("(medians of %d rounds; ratio = mode txn/s / raw txn/s; cpu = this JVM's CPU"
         + " per transaction: client, server and coordinator, not PostgreSQL's)%n", run.rounds);
-    double rawAtLast = medians(cells.get("raw"), lastIndex)[0];
-    double synodAtLast = medians(cells.get("synod"), lastIndex)[0];
+    int last = Report.lastIndex(concurrency);
+    double raw = Report.median(cells.get("raw"), last, run.rounds)[0];
+    double synod = Report.median(cells.get("synod"), last, run.rounds)[0];
     if (cells.containsKey("grpc")) {
-      double grpcAtLast = medians(cells.get("grpc"), lastIndex)[0];
-      System.out.printf("ratio at %d: %.2f (embedded), %.2f (grpc)%n", last,
-          synodAtLast / rawAtLast, grpcAtLast / rawAtLast);
-      System.out.printf("api overhead at %d: grpc/embedded %.2f%n", last, grpcAtLast / synodAtLast);
+      double grpc = Report.median(cells.get("grpc"), last, run.rounds)[0];
+      System.out.printf("ratio at %d: %.2f (embedded), %.2f (grpc)%n", concurrency[last],
+          synod / raw, grpc / raw);
+      System.out.printf("api overhead at %d: grpc/embedded %.2f%n", concurrency[last],
+          grpc / synod);
     } else {
-      System.out.printf("ratio at %d: %.2f%n", last, synodAtLast / rawAtLast);
+      System.out.printf("ratio at %d: %.2f%n", concurrency[last], synod / raw);
     }
-  }
-
-  private double[] medians(double[][] cells, int concurrencyIndex) {
-    double[] out = new double[4];
-    for (int metric = 0; metric < 4; metric++) {
-      double[] values = new double[run.rounds];
-      for (int round = 0; round < run.rounds; round++) {
-        values[round] = cells[concurrencyIndex * run.rounds + round][metric];
-      }
-      out[metric] = LoadRun.median(values);
-    }
-    return out;
   }
 
   private static void createTable(String url, String user) throws SQLException {
