@@ -126,8 +126,8 @@ public final class SagaDriver implements SagaService, AutoCloseable {
           .add(outcome);
       for (SagaEffect effect : propose(start)) {
         switch (effect) {
-          case SagaEffect.AlreadyExists existing when existing.state().isTerminal() ->
-              finish(sagaId);
+          case SagaEffect.AlreadyExists existing when existing.state().isTerminal()
+              || existing.state() == SagaState.FAILED -> finish(sagaId);
           case SagaEffect.Refused refused -> {
             forgetOutcome(sagaId, outcome);
             throw refusal(refused);

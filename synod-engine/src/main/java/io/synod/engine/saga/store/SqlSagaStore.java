@@ -79,6 +79,9 @@ public final class SqlSagaStore implements SagaStore {
     HikariConfig config =
         JdbcSupport.poolConfig("saga-" + name, jdbcUrl, user, password, maxPoolSize);
     config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
+    // A server opens this pool beside the store's atomic-commit pool: keep few idle connections,
+    // so that two pools per store per node do not exhaust the database's connection limit.
+    config.setMinimumIdle(Math.min(2, maxPoolSize));
     return new SqlSagaStore(name, dialect, new HikariDataSource(config));
   }
 
