@@ -6,7 +6,7 @@ import io.synod.api.SynodException;
 final class ExitCodes {
   /** Done: committed, found, answered. */
   static final int OK = 0;
-  /** The coordination aborted or failed: a result with success=false. */
+  /** The coordination aborted or failed (a result with success=false), or the saga did. */
   static final int NOT_COMMITTED = 1;
   /** Bad input: a missing or malformed file, an invalid option, or INVALID_ARGUMENT. */
   static final int BAD_INPUT = 2;
@@ -14,7 +14,7 @@ final class ExitCodes {
   static final int UNAVAILABLE = 3;
   /** Any other error the server answered with. */
   static final int SERVER_ERROR = 4;
-  /** The coordination id is unknown. */
+  /** The coordination (or saga) id is unknown. */
   static final int NOT_FOUND = 5;
 
   private ExitCodes() {}

@@ -12,8 +12,9 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Coordination for applications that write to more than one data store.",
-    subcommands = {DemoCommand.class, ServeCommand.class, TxnCommand.class, ClusterCommand.class,
-        LockCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {DemoCommand.class, ServeCommand.class, TxnCommand.class, SagaCommand.class,
+        ClusterCommand.class, LockCommand.class, BenchCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {

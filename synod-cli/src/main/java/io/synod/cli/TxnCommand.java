@@ -88,8 +88,11 @@ final class TxnCommand implements Runnable {
       return result.success() ? ExitCodes.OK : ExitCodes.NOT_COMMITTED;
     }
 
-    /** The file's JSON; a file that cannot be read or parsed is bad input naming the problem. */
-    private static JsonNode read(String file) {
+    /**
+     * The file's JSON ({@code -}: standard input); a file that cannot be read or parsed is bad
+     * input naming the problem. {@code synod saga start} reads its file so too.
+     */
+    static JsonNode read(String file) {
       try (InputStream in = file.equals("-") ? System.in : Files.newInputStream(Path.of(file))) {
         return READER.readTree(in);
       } catch (JsonProcessingException e) {

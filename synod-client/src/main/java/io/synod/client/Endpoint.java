@@ -27,6 +27,11 @@ record Endpoint(String address, ManagedChannel channel, RemoteCoordination coord
         callTimeout);
   }
 
+  /** The saga calls over this endpoint's channel, each made once. */
+  RemoteSagas sagas() {
+    return new RemoteSagas(channel, callTimeout);
+  }
+
   ClusterStatus clusterStatus() {
     try {
       return ClusterGrpc.newBlockingStub(channel)

@@ -62,6 +62,7 @@ public final class SynodClient implements CoordinationService {
   private final ExecutorService ownedExecutor;
   private final RemoteEventBus events;
   private final RemoteLockService locks;
+  private final RemoteSagaService sagas;
   private volatile boolean closed;
 
   private SynodClient(Builder builder) {
@@ -77,6 +78,7 @@ public final class SynodClient implements CoordinationService {
     this.endpoints = List.copyOf(opened);
     this.events = new RemoteEventBus(endpoints, preferred::get, backoff);
     this.locks = new RemoteLockService(endpoints, false, preferred, retryFor, backoff);
+    this.sagas = new RemoteSagaService(this, executor);
   }
 
   /** A client of the servers at {@code endpoints} ({@code host:port} of their gRPC API). */
@@ -148,6 +150,15 @@ public final class SynodClient implements CoordinationService {
     return locks;
   }
 
+  /**
+   * The servers' orchestrated sagas over the same connections, retried as coordinations are:
+   * a start is retried with the same saga id, which the server answers without starting
+   * anything again.
+   */
+  public RemoteSagaService sagas() {
+    return sagas;
+  }
+
   /** Members, leader, term and indexes of the group, as the answering server sees them. */
   public ClusterStatus clusterStatus() {
     return call("cluster status", SynodClient::isUnavailable, Endpoint::clusterStatus);
@@ -186,7 +197,7 @@ public final class SynodClient implements CoordinationService {
    * Makes {@code attempt} on the preferred endpoint, and after each retryable failure on the next
    * one, until it succeeds, fails for good, or the budget is spent with every endpoint tried.
    */
-  private <T> T call(String what, Predicate<SynodException> retryable,
+  <T> T call(String what, Predicate<SynodException> retryable,
       Function<Endpoint, T> attempt) {
     ensureOpen();
     long started = System.nanoTime();
@@ -236,12 +247,12 @@ public final class SynodClient implements CoordinationService {
     }
   }
 
-  private static boolean isUnavailable(SynodException e) {
+  static boolean isUnavailable(SynodException e) {
     return e.code() == ErrorCode.UNAVAILABLE;
   }
 
   /** A coordination's outcome is unknown after a deadline too; asking again returns it. */
-  private static boolean retriesCoordinate(SynodException e) {
+  static boolean retriesCoordinate(SynodException e) {
     return e.code() == ErrorCode.UNAVAILABLE || e.code() == ErrorCode.DEADLINE_EXCEEDED;
   }
 

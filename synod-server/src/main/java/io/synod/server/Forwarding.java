@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Where a call goes when this node does not lead: over gRPC to the leader's configured
@@ -67,6 +69,15 @@ final class Forwarding implements AutoCloseable {
           + " but its api_address is not configured on node " + node.id());
     }
     return Optional.of(channels.computeIfAbsent(address, this::open));
+  }
+
+  /**
+   * Serves a call where it can be answered: {@code here} while this node leads, otherwise {@code
+   * atLeader} over a channel to the leader (whose calls carry the forwarded mark).
+   */
+  <T> T route(boolean forwarded, Supplier<T> here, Function<Channel, T> atLeader) {
+    Optional<Channel> leader = leaderChannel(forwarded);
+    return leader.isEmpty() ? here.get() : atLeader.apply(leader.get());
   }
 
   private ManagedChannel open(String address) {

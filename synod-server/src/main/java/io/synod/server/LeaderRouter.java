@@ -1,14 +1,16 @@
 package io.synod.server;
 
-import io.grpc.Channel;
 import io.synod.api.CoordinationRequest;
 import io.synod.api.CoordinationResult;
 import io.synod.api.CoordinationService;
+import io.synod.api.ErrorCode;
+import io.synod.api.SynodException;
 import io.synod.client.RemoteCoordination;
 import io.synod.engine.SynodNode;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -21,15 +23,41 @@ public final class LeaderRouter {
 
   private final SynodNode node;
   private final Forwarding forwarding;
+  /** Stores that serve saga steps only (redis): named in a coordination, the error says so. */
+  private final Set<String> sagaOnlyStores;
 
-  LeaderRouter(SynodNode node, Forwarding forwarding) {
+  LeaderRouter(SynodNode node, Forwarding forwarding, Set<String> sagaOnlyStores) {
     this.node = node;
     this.forwarding = forwarding;
+    this.sagaOnlyStores = Set.copyOf(sagaOnlyStores);
   }
 
   public CoordinationResult coordinate(CoordinationRequest request, boolean forwarded) {
-    return route(forwarded, local -> runHere(local, request),
-        remote -> remote.coordinate(request));
+    try {
+      return route(forwarded, local -> runHere(local, request),
+          remote -> remote.coordinate(request));
+    } catch (SynodException e) {
+      throw sagaOnly(e);
+    }
+  }
+
+  /** The validator's "unknown store 'x'" for a store that serves saga steps only, explained. */
+  private SynodException sagaOnly(SynodException e) {
+    if (e.code() != ErrorCode.INVALID_ARGUMENT) {
+      return e;
+    }
+    for (String store : sagaOnlyStores) {
+      String unknown = "unknown store '" + store + "'";
+      int at = e.getMessage().indexOf(unknown);
+      if (at >= 0) {
+        String rest = e.getMessage().substring(at + unknown.length())
+            .replace("; configured stores are ", "; the stores of atomic commit are ");
+        return new SynodException(ErrorCode.INVALID_ARGUMENT, e.field().orElse(null),
+            "store '" + store + "' is a redis store, which serves saga steps only, not atomic"
+                + " commit" + rest);
+      }
+    }
+    return e;
   }
 
   /**
@@ -60,8 +88,7 @@ public final class LeaderRouter {
 
   private <T> T route(boolean forwarded, Function<CoordinationService, T> local,
       Function<RemoteCoordination, T> remote) {
-    Optional<Channel> leader = forwarding.leaderChannel(forwarded);
-    return leader.isEmpty() ? local.apply(node.coordination())
-        : remote.apply(new RemoteCoordination(leader.get(), SHORT_CALL_TIMEOUT, false));
+    return forwarding.route(forwarded, () -> local.apply(node.coordination()),
+        leader -> remote.apply(new RemoteCoordination(leader, SHORT_CALL_TIMEOUT, false)));
   }
 }

@@ -16,15 +16,18 @@ import io.synod.client.RemoteCoordination;
 import io.synod.engine.SynodNode;
 import io.synod.engine.lock.RemoteLockSessions;
 import io.synod.engine.log.LogConfig;
+import io.synod.engine.saga.store.SagaStore;
 import io.synod.proto.v1.ClusterStatus;
 import io.synod.server.config.ServerConfig;
 import io.synod.server.grpc.CallContext;
 import io.synod.server.grpc.ClusterGrpcService;
 import io.synod.server.grpc.CoordinationGrpcService;
 import io.synod.server.grpc.LockGrpcService;
+import io.synod.server.grpc.SagaGrpcService;
 import io.synod.server.grpc.TracingInterceptor;
 import io.synod.server.http.HttpApi;
 import io.synod.server.http.LockHttp;
+import io.synod.server.http.SagaHttp;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -40,9 +43,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A synod node serving its APIs: the node (log replica, coordinator, lock driver), the gRPC
- * server, the HTTP/JSON server, metrics and health. Started from a {@link ServerConfig}; closing
- * it stops the APIs first, then the node, then the stores.
+ * A synod node serving its APIs: the node (log replica, coordinator, lock and saga drivers), the
+ * gRPC server, the HTTP/JSON server, metrics and health. Started from a {@link ServerConfig};
+ * closing it stops the APIs first, then the node, then the stores.
  */
 public final class SynodServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SynodServer.class);
@@ -52,6 +55,7 @@ public final class SynodServer implements AutoCloseable {
   private final Forwarding forwarding;
   private final LeaderRouter router;
   private final LockRouter locks;
+  private final SagaRouter sagas;
   private final ServerMetrics metrics;
   private final Server grpc;
   private final ExecutorService grpcExecutor;
@@ -66,7 +70,8 @@ public final class SynodServer implements AutoCloseable {
     Map<String, String> apiAddresses = new LinkedHashMap<>();
     config.peers().forEach(peer -> apiAddresses.put(peer.id(), peer.apiAddress()));
     this.forwarding = new Forwarding(node, apiAddresses, telemetry);
-    this.router = new LeaderRouter(node, forwarding);
+    this.router = new LeaderRouter(node, forwarding, config.sagaOnlyStores());
+    this.sagas = new SagaRouter(node, forwarding);
     this.locks = new LockRouter(node, new RemoteLockSessions(List.of(node.lockDriver())),
         forwarding);
     this.metrics = new ServerMetrics(node, node.events(), System::currentTimeMillis);
@@ -90,12 +95,14 @@ public final class SynodServer implements AutoCloseable {
             new CallMetrics(metrics)))
         .addService(ServerInterceptors.intercept(new LockGrpcService(locks), new CallContext(),
             new TracingInterceptor(telemetry), new CallMetrics(metrics)))
+        .addService(ServerInterceptors.intercept(new SagaGrpcService(sagas), new CallContext(),
+            new TracingInterceptor(telemetry), new CallMetrics(metrics)))
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
         .start();
     this.http = HttpApi.start(config.listen().host(), config.listen().httpPort(), router, cluster,
         new Health(node, stores), metrics, telemetry, config.limits().maxRequestBytes(),
-        new LockHttp(locks));
+        new LockHttp(locks), new SagaHttp(sagas));
   }
 
   /**
@@ -111,13 +118,33 @@ public final class SynodServer implements AutoCloseable {
     ServerConfig resolved = config.listen().raftPort() == 0 && config.peers().isEmpty()
         ? config.withRaftPort(LogConfig.freeLoopbackPort()) : config;
     Telemetry telemetry = Telemetry.create(resolved.monitoring(), resolved.nodeId(), spans);
-    List<Participant> stores = resolved.openStores();
+    List<Participant> stores;
+    List<SagaStore> sagaStores;
+    try {
+      stores = resolved.openStores();
+    } catch (RuntimeException e) {
+      telemetry.close();
+      throw e;
+    }
     SynodNode node;
     try {
-      node = SynodNode.start(resolved.logConfig(), resolved.coordinator(), resolved.locks(),
-          stores, telemetry.openTelemetry());
+      sagaStores = resolved.openSagaStores();
     } catch (RuntimeException e) {
       stores.forEach(Participant::close);
+      telemetry.close();
+      throw e;
+    }
+    try {
+      node = SynodNode.builder(resolved.logConfig())
+          .coordinator(resolved.coordinator())
+          .locks(resolved.locks())
+          .participants(stores)
+          .sagaStores(sagaStores)
+          .telemetry(telemetry.openTelemetry())
+          .start();
+    } catch (RuntimeException e) {
+      stores.forEach(Participant::close);
+      sagaStores.forEach(SagaStore::close);
       telemetry.close();
       throw e;
     }

@@ -11,7 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Servers without stores for the lock tests: one node, or a group of three in this JVM. */
+/**
+ * Servers for the lock tests (without stores) and the saga tests (with the stores given): one
+ * node, or a group of three in this JVM.
+ */
 public final class LockTestServers {
   /** A quick tick: lapsed leases and waits past their deadline are seen within 50 ms. */
   public static final LockConfig LOCKS = LockConfig.DEFAULTS.withTick(Duration.ofMillis(50));
@@ -20,8 +23,14 @@ public final class LockTestServers {
 
   /** A single node that leads, with free ports. */
   public static SynodServer single(Path dir) throws Exception {
-    SynodServer server = SynodServer.start(config("locks", "n1", dir,
-        new ServerConfig.Listen("127.0.0.1", 0, 0, 0), List.of()));
+    return single(dir, "locks", List.of());
+  }
+
+  /** A single node that leads, with free ports and {@code stores}. */
+  public static SynodServer single(Path dir, String clusterId, List<ServerConfig.Store> stores)
+      throws Exception {
+    SynodServer server = SynodServer.start(config(clusterId, "n1", dir,
+        new ServerConfig.Listen("127.0.0.1", 0, 0, 0), List.of(), stores));
     try {
       server.node().awaitLeadership(30, TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -33,6 +42,12 @@ public final class LockTestServers {
 
   /** Three nodes of one group, each with its data under {@code dir/<id>}; a leader is elected. */
   public static List<SynodServer> cluster(Path dir) throws Exception {
+    return cluster(dir, "locks3", List.of());
+  }
+
+  /** As {@link #cluster(Path)}, every node with the same {@code stores}. */
+  public static List<SynodServer> cluster(Path dir, String clusterId,
+      List<ServerConfig.Store> stores) throws Exception {
     List<ServerConfig.Peer> peers = new ArrayList<>();
     List<Integer> grpcPorts = new ArrayList<>();
     for (int i = 1; i <= 3; i++) {
@@ -47,8 +62,9 @@ public final class LockTestServers {
         ServerConfig.Peer self = peers.get(i);
         int raftPort = Integer.parseInt(self.raftAddress().substring(
             self.raftAddress().lastIndexOf(':') + 1));
-        servers.add(SynodServer.start(config("locks3", self.id(), dir.resolve(self.id()),
-            new ServerConfig.Listen("127.0.0.1", 0, grpcPorts.get(i), raftPort), peers)));
+        servers.add(SynodServer.start(config(clusterId, self.id(), dir.resolve(self.id()),
+            new ServerConfig.Listen("127.0.0.1", 0, grpcPorts.get(i), raftPort), peers,
+            stores)));
       }
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (servers.stream().noneMatch(s -> s.node().isLeader())) {
@@ -65,8 +81,9 @@ public final class LockTestServers {
   }
 
   private static ServerConfig config(String cluster, String nodeId, Path dir,
-      ServerConfig.Listen listen, List<ServerConfig.Peer> peers) {
-    return new ServerConfig(cluster, nodeId, dir.resolve("data"), listen, List.of(), peers,
+      ServerConfig.Listen listen, List<ServerConfig.Peer> peers,
+      List<ServerConfig.Store> stores) {
+    return new ServerConfig(cluster, nodeId, dir.resolve("data"), listen, stores, peers,
         CoordinatorConfig.DEFAULTS, LOCKS, LockTable.Limits.DEFAULTS, 10_000,
         new ServerConfig.ApiLimits(16_384, Duration.ofHours(1)),
         new ServerConfig.Monitoring(true, false, 0.0, "", "text"));

@@ -124,7 +124,7 @@ class SynodServerTest {
     assertThat(HTTP.send(request, HttpResponse.BodyHandlers.ofString()).statusCode())
         .isEqualTo(200);
 
-    List<SpanData> spans = awaitSpans(traceId, "synod.coordinate");
+    List<SpanData> spans = awaitSpans(traceId, "synod.coordinate", "POST /v1/coordinations");
     SpanData serverSpan = only(spans, "POST /v1/coordinations");
     SpanData coordinate = only(spans, "synod.coordinate");
     assertThat(serverSpan.getKind()).isEqualTo(SpanKind.SERVER);
@@ -153,15 +153,17 @@ class SynodServerTest {
   }
 
   /**
-   * The trace's finished spans once {@code last} is among them: the run's span ends when its
-   * thread is done, which may be just after the caller has its answer.
+   * The trace's finished spans once every one of {@code last} is among them: the run's span ends
+   * when its thread is done, and the server's span once the answer is sent, either of which may
+   * be just after the caller has its answer.
    */
-  private static List<SpanData> awaitSpans(String traceId, String last) throws Exception {
+  private static List<SpanData> awaitSpans(String traceId, String... last) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (true) {
       List<SpanData> spans = SPANS.getFinishedSpanItems().stream()
           .filter(s -> s.getTraceId().equals(traceId)).toList();
-      if (spans.stream().anyMatch(s -> s.getName().equals(last))
+      if (java.util.Arrays.stream(last).allMatch(
+              name -> spans.stream().anyMatch(s -> s.getName().equals(name)))
           || System.nanoTime() > deadline) {
         return spans;
       }

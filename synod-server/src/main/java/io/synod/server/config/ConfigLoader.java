@@ -99,6 +99,9 @@ public final class ConfigLoader {
   }
 
   private static String describeDefault(Key key) {
+    if (key.describedDefault() != null) {
+      return key.describedDefault();
+    }
     return switch (key.defaultValue()) {
       case null -> "required";
       case String text when text.isEmpty() -> "empty";
@@ -294,11 +297,34 @@ public final class ConfigLoader {
     String name = tree.string(element, "stores[].name");
     StoreType type =
         StoreType.valueOf(tree.string(element, "stores[].type").toUpperCase(Locale.ROOT));
+    String typeName = type.name().toLowerCase(Locale.ROOT);
     String url = tree.string(element, "stores[].jdbc_url");
+    String redisUrl = tree.string(element, "stores[].url");
+    if (type == StoreType.REDIS) {
+      if (!url.isEmpty()) {
+        throw tree.fail(element.display() + ".jdbc_url", "must be left out for type redis, "
+            + "whose address is url (redis://host:port[/db])");
+      }
+      if (redisUrl.isEmpty()) {
+        throw tree.fail(element.display() + ".url", "is required for type redis: "
+            + "redis://host:port or redis://host:port/db");
+      }
+      return new Store(name, type, redisUrl, tree.string(element, "stores[].username"),
+          tree.string(element, "stores[].password"),
+          (int) tree.integer(element, "stores[].connection_pool.max_connections"));
+    }
+    if (!redisUrl.isEmpty()) {
+      throw tree.fail(element.display() + ".url", "must be left out for type " + typeName
+          + ", whose address is jdbc_url (url is for redis stores)");
+    }
+    if (url.isEmpty()) {
+      throw tree.fail(element.display() + ".jdbc_url", "is required for type " + typeName
+          + ": a JDBC URL (" + String.join(" or ", URL_PREFIXES.get(type)) + "...)");
+    }
     if (URL_PREFIXES.get(type).stream().noneMatch(url::startsWith)) {
       throw tree.fail(element.display() + ".jdbc_url", "must start with "
-          + String.join(" or ", URL_PREFIXES.get(type)) + " for type "
-          + type.name().toLowerCase(Locale.ROOT) + "; got \"" + url + "\"");
+          + String.join(" or ", URL_PREFIXES.get(type)) + " for type " + typeName + "; got \""
+          + url + "\"");
     }
     return new Store(name, type, url, tree.string(element, "stores[].username"),
         tree.string(element, "stores[].password"),

@@ -29,6 +29,8 @@ final class ConfigSchema {
   static final BigDecimal SECONDS_MAX = BigDecimal.valueOf(365L * 24 * 3600);
 
   private static final String HOST_PORT = "[^\\s:/]+:\\d{1,5}";
+  private static final String REDIS_URL =
+      "rediss?://([^\\s@/]+@)?[^\\s:/@]+:\\d{1,5}(/\\d{1,2})?/?";
   private static final String ID = "[a-z0-9-]{1,32}";
   private static final String ID_RULE = "must be 1 to 32 lower-case letters, digits or '-'";
 
@@ -58,8 +60,15 @@ final class ConfigSchema {
    * @param defaultValue the value when the key is absent, of {@code type}'s class; null if required
    * @param rule what a value must satisfy, as error messages and the docs say it
    * @param valid the rule, applied to a value of the right type
+   * @param describedDefault what the docs say in place of the default, for a key whose presence
+   *     depends on another key (ConfigLoader checks it); null to show the default
    */
-  record Key(String path, Type type, Object defaultValue, String rule, Predicate<Object> valid) {
+  record Key(String path, Type type, Object defaultValue, String rule, Predicate<Object> valid,
+      String describedDefault) {
+    Key(String path, Type type, Object defaultValue, String rule, Predicate<Object> valid) {
+      this(path, type, defaultValue, rule, valid, null);
+    }
+
     boolean required() {
       return defaultValue == null;
     }
@@ -94,8 +103,14 @@ final class ConfigSchema {
       integer("listen.raft_port", 7770, 0, 65535),
       text("stores[].name", null, "[a-z][a-z0-9_]{0,62}",
           "must be a lower-case letter then up to 62 lower-case letters, digits or '_'"),
-      text("stores[].type", null, "postgresql|mariadb|h2", "must be postgresql, mariadb or h2"),
-      text("stores[].jdbc_url", null, "jdbc:\\S+", "must be a JDBC URL (jdbc:...)"),
+      text("stores[].type", null, "postgresql|mariadb|h2|redis",
+          "must be postgresql, mariadb, h2 or redis"),
+      new Key("stores[].jdbc_url", Type.STRING, "", "must be a JDBC URL (jdbc:...); only for "
+          + "postgresql, mariadb and h2", value -> Pattern.matches("|jdbc:\\S+", (String) value),
+          "required for postgresql, mariadb, h2"),
+      new Key("stores[].url", Type.STRING, "", "must be redis://host:port or "
+          + "redis://host:port/db (rediss:// for TLS); only for redis",
+          value -> Pattern.matches("|" + REDIS_URL, (String) value), "required for redis"),
       text("stores[].username", "", null, "any string"),
       text("stores[].password", "", null, "any string; never printed"),
       integer("stores[].connection_pool.max_connections", 20, 1, 1000),

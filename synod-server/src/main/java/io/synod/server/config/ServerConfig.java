@@ -8,13 +8,20 @@ import io.synod.engine.log.LogConfig;
 import io.synod.engine.participant.H2Participant;
 import io.synod.engine.participant.MariaDbParticipant;
 import io.synod.engine.participant.PostgresParticipant;
+import io.synod.engine.saga.store.RedisSagaStore;
+import io.synod.engine.saga.store.SagaStore;
+import io.synod.engine.saga.store.SqlSagaStore;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Everything a server needs to start, validated: what {@link ConfigLoader} makes of a YAML file,
@@ -24,7 +31,8 @@ import java.util.Objects;
  * @param nodeId this node's id; one of {@code peers} when there are peers
  * @param dataDir where this node keeps its log, snapshots and the embedded stores
  * @param listen where this node listens
- * @param stores the stores transactions may write to, in configuration order
+ * @param stores the stores transactions (SQL types) and saga steps (every type) may write to,
+ *     in configuration order
  * @param peers every member of the group (this node included); a single node when empty
  * @param coordinator the coordinator's timeouts and bounds
  * @param locks the lock service's timing
@@ -64,20 +72,60 @@ public record ServerConfig(
   /** Host and ports. Port 0 picks a free port (tests); the server prints what it bound. */
   public record Listen(String host, int httpPort, int grpcPort, int raftPort) {}
 
-  public enum StoreType { POSTGRESQL, MARIADB, H2 }
+  /**
+   * The kind of a store. The SQL types serve atomic commit and saga steps; {@code REDIS} serves
+   * saga steps only (a coordination naming it is refused).
+   */
+  public enum StoreType {
+    POSTGRESQL, MARIADB, H2, REDIS;
+
+    /** True for the SQL types, which are participants of atomic commit too. */
+    public boolean isSql() {
+      return this != REDIS;
+    }
+  }
 
   /**
-   * One store. {@code password} is never printed: {@link #toString} masks it.
+   * One store. {@code password} is never printed: {@link #toString} masks it (and the user info
+   * of a Redis URL).
    *
-   * @param maxConnections the size of this node's connection pool for the store
+   * @param jdbcUrl the store's address: its JDBC URL, or for {@code REDIS} its {@code redis://}
+   *     URL (the {@code url} key)
+   * @param username for Redis, the ACL user, if any (put in the URL unless it has one)
+   * @param password for Redis, the {@code AUTH} password, if any (likewise)
+   * @param maxConnections the size of this node's connection pools for the store (one for atomic
+   *     commit, one for saga steps)
    */
   public record Store(String name, StoreType type, String jdbcUrl, String username,
       String password, int maxConnections) {
     @Override
     public String toString() {
-      return "Store[name=" + name + ", type=" + type + ", jdbcUrl=" + jdbcUrl + ", username="
+      String url = jdbcUrl == null ? null : jdbcUrl.replaceFirst("^(rediss?://)[^@/]*@", "$1***@");
+      return "Store[name=" + name + ", type=" + type + ", jdbcUrl=" + url + ", username="
           + username + ", password=" + (password == null || password.isEmpty() ? "" : "***")
           + ", maxConnections=" + maxConnections + "]";
+    }
+
+    /**
+     * The Redis URL with the configured username and password as its user info, unless it has
+     * user info of its own.
+     */
+    URI redisUri() {
+      URI uri = URI.create(jdbcUrl);
+      boolean credentials = (username != null && !username.isEmpty())
+          || (password != null && !password.isEmpty());
+      if (uri.getRawUserInfo() != null || !credentials) {
+        return uri;
+      }
+      String userInfo = (username == null ? "" : username) + ":"
+          + (password == null ? "" : password);
+      try {
+        return new URI(uri.getScheme(), userInfo, uri.getHost(), uri.getPort(), uri.getPath(),
+            null, null);
+      } catch (URISyntaxException e) {
+        throw new IllegalArgumentException("store " + name + ": cannot add the credentials to "
+            + "its url", e);
+      }
     }
   }
 
@@ -135,11 +183,17 @@ public record ServerConfig(
         coordinator, locks, lockLimits, snapshotEveryEntries, limits, monitoring);
   }
 
-  /** Opens a connection pool per store; the caller owns the participants and closes them. */
+  /**
+   * Opens a connection pool per SQL store, the participants of atomic commit; the caller owns
+   * them and closes them. Redis stores are no participants: see {@link #openSagaStores}.
+   */
   public List<Participant> openStores() {
     List<Participant> opened = new ArrayList<>();
     try {
       for (Store store : stores) {
+        if (!store.type().isSql()) {
+          continue;
+        }
         opened.add(switch (store.type()) {
           case POSTGRESQL -> PostgresParticipant.create(store.name(), store.jdbcUrl(),
               store.username(), store.password(), store.maxConnections());
@@ -147,6 +201,7 @@ public record ServerConfig(
               store.username(), store.password(), store.maxConnections());
           case H2 -> H2Participant.create(store.name(), store.jdbcUrl(), store.username(),
               store.password(), store.maxConnections());
+          case REDIS -> throw new IllegalStateException("a redis store is no participant");
         });
       }
       return opened;
@@ -154,5 +209,39 @@ public record ServerConfig(
       opened.forEach(Participant::close);
       throw e;
     }
+  }
+
+  /**
+   * Opens the stores saga steps run in: every store, each with a pool of its own (a SQL store
+   * has one next to its participant's, with the same URL, credentials and size). The caller
+   * owns them; the node that is given them closes them.
+   */
+  public List<SagaStore> openSagaStores() {
+    List<SagaStore> opened = new ArrayList<>();
+    try {
+      for (Store store : stores) {
+        opened.add(switch (store.type()) {
+          case POSTGRESQL -> SqlSagaStore.postgres(store.name(), store.jdbcUrl(),
+              store.username(), store.password(), store.maxConnections());
+          case MARIADB -> SqlSagaStore.mariaDb(store.name(), store.jdbcUrl(),
+              store.username(), store.password(), store.maxConnections());
+          case H2 -> SqlSagaStore.h2(store.name(), store.jdbcUrl(), store.username(),
+              store.password(), store.maxConnections());
+          case REDIS -> RedisSagaStore.create(store.name(), store.redisUri(),
+              store.maxConnections());
+        });
+      }
+      return opened;
+    } catch (RuntimeException e) {
+      opened.forEach(SagaStore::close);
+      throw e;
+    }
+  }
+
+  /** The names of the stores that serve saga steps only (redis). */
+  public Set<String> sagaOnlyStores() {
+    Set<String> names = new LinkedHashSet<>();
+    stores.stream().filter(store -> !store.type().isSql()).forEach(s -> names.add(s.name()));
+    return names;
   }
 }

@@ -31,7 +31,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP/JSON API, for curl and browsers: the coordination operations under {@code /v1/}, the
+ * The HTTP/JSON API, for curl and browsers: the coordination, lock and saga operations under
+ * {@code /v1/} (locks in {@link LockHttp}, sagas in {@link SagaHttp}), the
  * cluster's status, {@code /metrics} for Prometheus, {@code /health/live} and {@code
  * /health/ready} for probes, and the OpenAPI document at {@code /openapi.yaml}.
  *
@@ -70,10 +71,11 @@ public final class HttpApi implements AutoCloseable {
   private final Telemetry telemetry;
   private final int maxRequestBytes;
   private final LockHttp locks;
+  private final SagaHttp sagas;
 
   private HttpApi(HttpServer server, LeaderRouter router, Supplier<ClusterStatus> cluster,
       Health health, ServerMetrics metrics, Telemetry telemetry, int maxRequestBytes,
-      LockHttp locks) {
+      LockHttp locks, SagaHttp sagas) {
     this.server = server;
     this.json = JsonMapper.builder()
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -88,6 +90,7 @@ public final class HttpApi implements AutoCloseable {
     this.telemetry = telemetry;
     this.maxRequestBytes = maxRequestBytes;
     this.locks = locks;
+    this.sagas = sagas;
     server.setExecutor(executor);
     server.createContext("/", this::handle);
   }
@@ -95,10 +98,10 @@ public final class HttpApi implements AutoCloseable {
   /** Binds {@code host:port} (0 for any free port) and starts serving. */
   public static HttpApi start(String host, int port, LeaderRouter router,
       Supplier<ClusterStatus> cluster, Health health, ServerMetrics metrics, Telemetry telemetry,
-      int maxRequestBytes, LockHttp locks) throws IOException {
+      int maxRequestBytes, LockHttp locks, SagaHttp sagas) throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 256);
     HttpApi api = new HttpApi(server, router, cluster, health, metrics, telemetry,
-        maxRequestBytes, locks);
+        maxRequestBytes, locks, sagas);
     server.start();
     return api;
   }
@@ -170,6 +173,8 @@ public final class HttpApi implements AutoCloseable {
       };
       default -> LockHttp.handles(path) ? sendJson(request.exchange, 200, locks.answer(method,
           path, request::allow, request::bodyOrMissing, request.idempotencyKey()))
+          : SagaHttp.handles(path) ? sendJson(request.exchange, 200, sagas.answer(method, path,
+              request::allow, request::bodyOrMissing, request.idempotencyKey(), request::query))
           : coordinationById(request);
     };
   }
@@ -311,6 +316,9 @@ public final class HttpApi implements AutoCloseable {
       }
       if (LockHttp.handles(path)) {
         return LockHttp.route(path);
+      }
+      if (SagaHttp.handles(path)) {
+        return SagaHttp.route(path);
       }
       return switch (path) {
         case "/health/live", "/health/ready", "/metrics", "/openapi.yaml", "/v1/openapi.yaml",

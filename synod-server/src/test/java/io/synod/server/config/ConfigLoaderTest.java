@@ -359,10 +359,26 @@ class ConfigLoaderTest {
             "coordination_service.stores[0].jdbc_url: must start with jdbc:mariadb: or "
                 + "jdbc:mysql: for type mariadb; got \"jdbc:h2:mem:a\""),
         Arguments.of("stores: [{name: a, type: h2}]",
-            "coordination_service.stores[0].jdbc_url: is required"),
+            "coordination_service.stores[0].jdbc_url: is required for type h2: a JDBC URL "
+                + "(jdbc:h2:...)"),
         Arguments.of("stores: [{name: a, type: oracle, jdbc_url: \"jdbc:oracle:x\"}]",
-            "coordination_service.stores[0].type: must be postgresql, mariadb or h2; "
+            "coordination_service.stores[0].type: must be postgresql, mariadb, h2 or redis; "
                 + "got \"oracle\""),
+        Arguments.of("stores: [{name: a, type: redis}]",
+            "coordination_service.stores[0].url: is required for type redis: "
+                + "redis://host:port or redis://host:port/db"),
+        Arguments.of("stores: [{name: a, type: h2, jdbc_url: \"jdbc:h2:mem:a\", "
+                + "url: \"redis://cache:6379\"}]",
+            "coordination_service.stores[0].url: must be left out for type h2, whose address is "
+                + "jdbc_url (url is for redis stores)"),
+        Arguments.of("stores: [{name: a, type: redis, url: \"redis://cache:6379\", "
+                + "jdbc_url: \"jdbc:h2:mem:a\"}]",
+            "coordination_service.stores[0].jdbc_url: must be left out for type redis, whose "
+                + "address is url (redis://host:port[/db])"),
+        Arguments.of("stores: [{name: a, type: redis, url: \"http://cache:6379\"}]",
+            "coordination_service.stores[0].url: must be redis://host:port or "
+                + "redis://host:port/db (rediss:// for TLS); only for redis; "
+                + "got \"http://cache:6379\""),
         Arguments.of("""
             stores:
               - {name: a, type: h2, jdbc_url: "jdbc:h2:mem:a"}
@@ -373,7 +389,7 @@ class ConfigLoaderTest {
             "coordination_service.stores[0].connection_pool.max_connections: must be 1 to 1000; "
                 + "got 0"),
         Arguments.of("stores: [{name: a, typ: h2}]", "coordination_service.stores[0].typ: "
-            + "unknown key; known keys here: name, type, jdbc_url, username, password, "
+            + "unknown key; known keys here: name, type, jdbc_url, url, username, password, "
             + "connection_pool"),
         Arguments.of("timeouts: {prepare_phase_timeout_seconds: 0}",
             "coordination_service.timeouts.prepare_phase_timeout_seconds: must be a number of "
@@ -490,6 +506,24 @@ class ConfigLoaderTest {
     assertThat(error(THREE_NODES.replace("id: n3", "id: n1"), Map.of()))
         .isEqualTo("coordination_service.consensus.cluster_nodes[2].id: must be unique among "
             + "cluster_nodes; got \"n1\" again");
+  }
+
+  @Test
+  void aRedisStoreTakesAUrlAndServesSagasOnly() throws IOException {
+    ServerConfig config = load("""
+        coordination_service:
+          stores:
+            - {name: orders, type: h2, jdbc_url: "jdbc:h2:mem:orders"}
+            - {name: stock, type: redis, url: "redis://cache.internal:6379/2"}
+        """, Map.of("SYNOD_STORES_STOCK_PASSWORD", "s3cret"));
+
+    assertThat(config.stores()).containsExactly(
+        new Store("orders", StoreType.H2, "jdbc:h2:mem:orders", "", "", 20),
+        new Store("stock", StoreType.REDIS, "redis://cache.internal:6379/2", "", "s3cret", 20));
+    assertThat(config.sagaOnlyStores()).containsExactly("stock");
+    assertThat(config.stores().get(1).redisUri().toString())
+        .isEqualTo("redis://:s3cret@cache.internal:6379/2");
+    assertThat(config.stores().get(1).toString()).doesNotContain("s3cret");
   }
 
   @Test
