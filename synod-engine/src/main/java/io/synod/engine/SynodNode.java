@@ -2,9 +2,13 @@ package io.synod.engine;
 
 import io.opentelemetry.api.OpenTelemetry;
 import io.synod.api.CoordinationService;
+import io.synod.api.event.ChoreographyService;
+import io.synod.api.event.DurableEventBus;
 import io.synod.api.lock.LockService;
 import io.synod.api.saga.SagaService;
 import io.synod.api.spi.Participant;
+import io.synod.engine.event.EventConfig;
+import io.synod.engine.event.EventServices;
 import io.synod.engine.lock.LockConfig;
 import io.synod.engine.lock.LockDriver;
 import io.synod.engine.lock.NativeLockService;
@@ -23,7 +27,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One synod replica: its share of the coordinator log, the coordinator, the recovery driver, the
- * lock driver and the saga driver.
+ * lock driver, the saga driver, and the durable event bus with its choreographed sagas.
  * Embedded use is one node with a single-replica log; a cluster is three or five nodes with the
  * same cluster id and peers. Participants are owned by the node and closed with it.
  */
@@ -36,6 +40,7 @@ public final class SynodNode implements AutoCloseable {
   private final LockDriver lockDriver;
   private final NativeLockService locks;
   private final SagaDriver sagas;
+  private final EventServices eventServices;
   private final List<Participant> participants;
 
   private SynodNode(Builder b) {
@@ -49,10 +54,12 @@ public final class SynodNode implements AutoCloseable {
     this.locks = new NativeLockService(List.of(lockDriver));
     this.sagas = new SagaDriver(log, b.sagaStores, b.localHandlers, b.sagaConfig,
         System::currentTimeMillis);
+    this.eventServices = new EventServices(log, b.eventConfig, System::currentTimeMillis);
     log.onLeaderReady(recovery::trigger);
     recovery.start();
     lockDriver.start();
     sagas.start();
+    eventServices.start();
   }
 
   /** Starts a node; it serves once its log replica is part of a group with a leader. */
@@ -86,6 +93,7 @@ public final class SynodNode implements AutoCloseable {
     private CoordinatorConfig config = CoordinatorConfig.DEFAULTS;
     private LockConfig lockConfig = LockConfig.DEFAULTS;
     private SagaConfig sagaConfig = SagaConfig.DEFAULTS;
+    private EventConfig eventConfig = EventConfig.DEFAULTS;
     private List<Participant> participants = List.of();
     private List<SagaStore> sagaStores = List.of();
     private LocalHandlers localHandlers = new LocalHandlers();
@@ -107,6 +115,12 @@ public final class SynodNode implements AutoCloseable {
 
     public Builder sagas(SagaConfig value) {
       this.sagaConfig = Objects.requireNonNull(value, "sagaConfig");
+      return this;
+    }
+
+    /** How the durable event bus delivers and choreographed sagas keep time. */
+    public Builder eventLog(EventConfig value) {
+      this.eventConfig = Objects.requireNonNull(value, "eventConfig");
       return this;
     }
 
@@ -154,6 +168,19 @@ public final class SynodNode implements AutoCloseable {
   /** Orchestrated sagas through this node: started and driven while it leads. */
   public SagaService sagas() {
     return sagas;
+  }
+
+  /**
+   * The durable event bus on the log. Publishing needs this node to lead; subscribers here get
+   * every event this replica applies (a consumer group subscribes on one node).
+   */
+  public DurableEventBus eventLog() {
+    return eventServices.bus();
+  }
+
+  /** Choreographed sagas over {@link #eventLog()}: started and timed out while this node leads. */
+  public ChoreographyService choreography() {
+    return eventServices.choreography();
   }
 
   /** This node's lock driver, to build a lock service that follows the leader across nodes. */
@@ -211,6 +238,7 @@ public final class SynodNode implements AutoCloseable {
 
   @Override
   public void close() {
+    eventServices.close();
     sagas.close();
     locks.close();
     lockDriver.close();

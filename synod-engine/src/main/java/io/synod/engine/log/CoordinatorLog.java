@@ -1,5 +1,8 @@
 package io.synod.engine.log;
 
+import io.synod.core.event.EventCommand;
+import io.synod.core.event.EventEffect;
+import io.synod.core.event.EventStateMachine;
 import io.synod.core.lock.LockCommand;
 import io.synod.core.lock.LockEffect;
 import io.synod.core.lock.LockTable;
@@ -18,7 +21,7 @@ import java.util.function.Function;
 /**
  * The replicated coordinator log as the drivers see it: propose an entry, get the outcome of
  * applying it once it is durable on a majority; read the applied state. One log carries every
- * domain (atomic commit, locks, sagas), each applied by its own pure state machine.
+ * domain (atomic commit, locks, sagas, events), each applied by its own pure state machine.
  */
 public interface CoordinatorLog extends AutoCloseable {
 
@@ -66,6 +69,23 @@ public interface CoordinatorLog extends AutoCloseable {
    * than block.
    */
   void onSagaEffects(Consumer<List<SagaEffect>> listener);
+
+  /**
+   * Proposes a command of the event domain (the durable bus and choreographed sagas); the future
+   * completes with the effects of applying it, which also reach the {@link #onEventEffects}
+   * listener.
+   */
+  CompletableFuture<List<EventEffect>> proposeEvent(EventCommand command);
+
+  /** Reads the applied event state; the function must not keep references to it. */
+  <T> T readEvents(Function<EventStateMachine, T> query);
+
+  /**
+   * Sets the one listener for the effects of applied event commands; it runs on the apply thread
+   * of every replica (replayed entries included), in log order, and must hand work off rather
+   * than block.
+   */
+  void onEventEffects(Consumer<List<EventEffect>> listener);
 
   /** Completes once every entry committed before this call has been applied locally. */
   CompletableFuture<Void> barrier();

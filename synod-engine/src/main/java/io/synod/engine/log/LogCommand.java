@@ -1,5 +1,7 @@
 package io.synod.engine.log;
 
+import io.synod.core.event.EventCommand;
+import io.synod.core.event.EventEffect;
 import io.synod.core.lock.LockCommand;
 import io.synod.core.lock.LockEffect;
 import io.synod.core.saga.SagaCommand;
@@ -17,6 +19,8 @@ sealed interface LogCommand {
 
   record Saga(SagaCommand command) implements LogCommand {}
 
+  record Events(EventCommand command) implements LogCommand {}
+
   /** What applying one command gave, in the domain of the command. */
   sealed interface Result {}
 
@@ -30,6 +34,12 @@ sealed interface LogCommand {
 
   record SagaResult(List<SagaEffect> effects) implements Result {
     public SagaResult {
+      effects = List.copyOf(effects);
+    }
+  }
+
+  record EventResult(List<EventEffect> effects) implements Result {
+    public EventResult {
       effects = List.copyOf(effects);
     }
   }

@@ -1,6 +1,7 @@
 package io.synod.engine.log;
 
 import io.synod.api.SynodException;
+import io.synod.core.event.EventStateMachine;
 import io.synod.core.lock.LockTable;
 import io.synod.core.saga.SagaStateMachine;
 import java.nio.file.Path;
@@ -24,6 +25,8 @@ import java.util.Objects;
  * @param proposalTimeout how long a proposal may wait for its commit before its outcome is unknown
  * @param lockLimits bounds of the lock table (sessions, locks, waiters, escalation threshold)
  * @param sagaLimits bounds of the saga state (active sagas, finished ones remembered and how long)
+ * @param eventLimits bounds of the event bus and choreographed sagas (events retained, consumer
+ *     groups, sagas)
  */
 public record LogConfig(
     String clusterId,
@@ -36,7 +39,8 @@ public record LogConfig(
     int proposalsInFlightMax,
     Duration proposalTimeout,
     LockTable.Limits lockLimits,
-    SagaStateMachine.Limits sagaLimits) {
+    SagaStateMachine.Limits sagaLimits,
+    EventStateMachine.Limits eventLimits) {
 
   public static final Duration DEFAULT_RETENTION = Duration.ofHours(1);
   public static final int DEFAULT_RETAINED_FINISHED_MAX = 100_000;
@@ -52,6 +56,7 @@ public record LogConfig(
     Objects.requireNonNull(storageDir, "storageDir");
     Objects.requireNonNull(lockLimits, "lockLimits");
     Objects.requireNonNull(sagaLimits, "sagaLimits");
+    Objects.requireNonNull(eventLimits, "eventLimits");
     peers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(peers));
     if (clusterId == null || !clusterId.matches("[a-z0-9]{1,16}")) {
       throw SynodException.invalid("cluster_id",
@@ -89,7 +94,7 @@ public record LogConfig(
     return new LogConfig(clusterId, "n1", Map.of("n1", "127.0.0.1:" + raftPort), storageDir,
         DEFAULT_SNAPSHOT_EVERY_ENTRIES, DEFAULT_RETENTION, DEFAULT_RETAINED_FINISHED_MAX,
         DEFAULT_PROPOSALS_IN_FLIGHT_MAX, Duration.ofSeconds(10), LockTable.Limits.DEFAULTS,
-        SagaStateMachine.Limits.DEFAULTS);
+        SagaStateMachine.Limits.DEFAULTS, EventStateMachine.Limits.DEFAULTS);
   }
 
   /**
@@ -110,21 +115,31 @@ public record LogConfig(
       Path storageDir) {
     return new LogConfig(clusterId, selfId, peers, storageDir, DEFAULT_SNAPSHOT_EVERY_ENTRIES,
         DEFAULT_RETENTION, DEFAULT_RETAINED_FINISHED_MAX, DEFAULT_PROPOSALS_IN_FLIGHT_MAX,
-        Duration.ofSeconds(10), LockTable.Limits.DEFAULTS, SagaStateMachine.Limits.DEFAULTS);
+        Duration.ofSeconds(10), LockTable.Limits.DEFAULTS, SagaStateMachine.Limits.DEFAULTS,
+        EventStateMachine.Limits.DEFAULTS);
   }
 
   public LogConfig withSnapshotEveryEntries(long entries) {
     return new LogConfig(clusterId, selfId, peers, storageDir, entries, retention,
-        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, lockLimits, sagaLimits);
+        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, lockLimits, sagaLimits,
+        eventLimits);
   }
 
   public LogConfig withLockLimits(LockTable.Limits limits) {
     return new LogConfig(clusterId, selfId, peers, storageDir, snapshotEveryEntries, retention,
-        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, limits, sagaLimits);
+        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, limits, sagaLimits,
+        eventLimits);
   }
 
   public LogConfig withSagaLimits(SagaStateMachine.Limits limits) {
     return new LogConfig(clusterId, selfId, peers, storageDir, snapshotEveryEntries, retention,
-        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, lockLimits, limits);
+        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, lockLimits, limits,
+        eventLimits);
+  }
+
+  public LogConfig withEventLimits(EventStateMachine.Limits limits) {
+    return new LogConfig(clusterId, selfId, peers, storageDir, snapshotEveryEntries, retention,
+        retainedFinishedMax, proposalsInFlightMax, proposalTimeout, lockLimits, sagaLimits,
+        limits);
   }
 }

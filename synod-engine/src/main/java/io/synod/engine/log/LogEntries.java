@@ -1,5 +1,7 @@
 package io.synod.engine.log;
 
+import io.synod.core.event.EventCodec;
+import io.synod.core.event.EventEffect;
 import io.synod.core.lock.LockCodec;
 import io.synod.core.lock.LockEffect;
 import io.synod.core.saga.SagaCodec;
@@ -23,10 +25,12 @@ import java.util.List;
  * entry  := version:u8(=1) count:u16 (domain:u8 command)*     domain 1 = atomic commit (TxnCodec)
  *                                                             domain 2 = locks (LockCodec)
  *                                                             domain 3 = sagas (SagaCodec)
+ *                                                             domain 4 = events (EventCodec)
  * reply  := count:u16 (domain:u8 result)*
  * result := txn outcome (TxnCodec)                            domain 1
  *         | effects:u16 effect* (LockCodec)                   domain 2
  *         | effects:u16 effect* (SagaCodec)                   domain 3
+ *         | effects:u16 effect* (EventCodec)                  domain 4
  * </pre>
  *
  * An entry with count 0 is a barrier: it changes nothing, and its apply proves every earlier
@@ -37,6 +41,7 @@ final class LogEntries {
   static final int DOMAIN_TXN = 1;
   static final int DOMAIN_LOCK = 2;
   static final int DOMAIN_SAGA = 3;
+  static final int DOMAIN_EVENT = 4;
   /** Bounded by the u16 count and by the size we let one entry grow to. */
   static final int COMMANDS_PER_ENTRY_MAX = 1024;
 
@@ -65,6 +70,10 @@ final class LogEntries {
             out.writeByte(DOMAIN_SAGA);
             SagaCodec.writeCommand(out, saga.command());
           }
+          case LogCommand.Events events -> {
+            out.writeByte(DOMAIN_EVENT);
+            EventCodec.writeCommand(out, events.command());
+          }
         }
       }
     } catch (IOException e) {
@@ -88,6 +97,7 @@ final class LogEntries {
         case DOMAIN_TXN -> new LogCommand.Txn(TxnCodec.readCommand(in));
         case DOMAIN_LOCK -> new LogCommand.Lock(LockCodec.readCommand(in));
         case DOMAIN_SAGA -> new LogCommand.Saga(SagaCodec.readCommand(in));
+        case DOMAIN_EVENT -> new LogCommand.Events(EventCodec.readCommand(in));
         default -> throw new IOException("unknown log entry domain " + domain);
       });
     }
@@ -116,6 +126,13 @@ final class LogEntries {
             out.writeShort(saga.effects().size());
             for (SagaEffect effect : saga.effects()) {
               SagaCodec.writeEffect(out, effect);
+            }
+          }
+          case LogCommand.EventResult events -> {
+            out.writeByte(DOMAIN_EVENT);
+            out.writeShort(events.effects().size());
+            for (EventEffect effect : events.effects()) {
+              EventCodec.writeEffect(out, effect);
             }
           }
         }
@@ -149,6 +166,14 @@ final class LogEntries {
             list.add(SagaCodec.readEffect(in));
           }
           yield new LogCommand.SagaResult(list);
+        }
+        case DOMAIN_EVENT -> {
+          int effects = in.readUnsignedShort();
+          List<EventEffect> list = new ArrayList<>(effects);
+          for (int e = 0; e < effects; e++) {
+            list.add(EventCodec.readEffect(in));
+          }
+          yield new LogCommand.EventResult(list);
         }
         default -> throw new IOException("unknown reply domain " + domain);
       });

@@ -1,5 +1,8 @@
 package io.synod.engine.log;
 
+import io.synod.core.event.EventCommand;
+import io.synod.core.event.EventEffect;
+import io.synod.core.event.EventStateMachine;
 import io.synod.core.lock.LockCommand;
 import io.synod.core.lock.LockEffect;
 import io.synod.core.lock.LockTable;
@@ -78,7 +81,7 @@ public final class RatisLog implements CoordinatorLog {
     this.group = groupOf(config);
     this.stateMachine = new RatisStateMachine(config.retention().toMillis(),
         config.retainedFinishedMax(), config.lockLimits(), config.sagaLimits(),
-        () -> leaderReadyListener.run());
+        config.eventLimits(), () -> leaderReadyListener.run());
     this.server = RaftServer.newBuilder()
         .setServerId(RaftPeerId.valueOf(config.selfId()))
         .setGroup(group)
@@ -158,6 +161,12 @@ public final class RatisLog implements CoordinatorLog {
   public CompletableFuture<List<SagaEffect>> proposeSaga(SagaCommand command) {
     return batcher.submit(new LogCommand.Saga(command))
         .thenApply(result -> ((LogCommand.SagaResult) result).effects());
+  }
+
+  @Override
+  public CompletableFuture<List<EventEffect>> proposeEvent(EventCommand command) {
+    return batcher.submit(new LogCommand.Events(command))
+        .thenApply(result -> ((LogCommand.EventResult) result).effects());
   }
 
   private static TxnOutcome txnOutcome(LogCommand.Result result) {
@@ -251,6 +260,16 @@ public final class RatisLog implements CoordinatorLog {
   @Override
   public void onSagaEffects(Consumer<List<SagaEffect>> listener) {
     stateMachine.onSagaEffects(listener);
+  }
+
+  @Override
+  public <T> T readEvents(Function<EventStateMachine, T> query) {
+    return stateMachine.readEvents(query);
+  }
+
+  @Override
+  public void onEventEffects(Consumer<List<EventEffect>> listener) {
+    stateMachine.onEventEffects(listener);
   }
 
   @Override

@@ -1,5 +1,7 @@
 package io.synod.engine.log;
 
+import io.synod.core.event.EventEffect;
+import io.synod.core.event.EventStateMachine;
 import io.synod.core.lock.LockCodec;
 import io.synod.core.lock.LockEffect;
 import io.synod.core.lock.LockTable;
@@ -40,16 +42,19 @@ import org.apache.ratis.util.MD5FileUtil;
 
 /**
  * Adapts the pure state machines to Ratis: the atomic-commit {@link TxnStateMachine}, the {@link
- * LockTable} and the {@link SagaStateMachine}. Decodes each committed entry, applies its commands
- * in order, each to its domain's machine, and answers with their results; hands every lock effect
- * to the lock driver's listener (waiters live there) and every saga effect to the saga driver's;
- * writes and loads snapshots of all three.
+ * LockTable}, the {@link SagaStateMachine} and the {@link EventStateMachine}. Decodes each
+ * committed entry, applies its commands in order, each to its domain's machine, and answers with
+ * their results; hands every lock effect to the lock driver's listener (waiters live there), every
+ * saga effect to the saga driver's and every event effect to the event bus's; writes and loads
+ * snapshots of all four.
  *
  * <p>Apply and reads are serialised on this object; Ratis applies entries one at a time.
  *
  * <pre>
- * snapshot file := magic:i32("SYN3") count:i32 record* locks sagas
- *                      (TxnCodec record, LockCodec snapshot, SagaStateMachine snapshot)
+ * snapshot file := magic:i32("SYN4") count:i32 record* locks sagas events
+ *                      (TxnCodec record, LockCodec snapshot, SagaStateMachine snapshot,
+ *                       EventStateMachine snapshot)
+ *                | magic:i32("SYN3") count:i32 record* locks sagas (before events; still read)
  *                | magic:i32("SYN2") count:i32 record* locks   (before sagas; still read)
  *                | magic:i32("SYN1") count:i32 record*         (before locks; still read)
  * </pre>
@@ -57,7 +62,8 @@ import org.apache.ratis.util.MD5FileUtil;
 final class RatisStateMachine extends BaseStateMachine {
   static final int SNAPSHOT_MAGIC_TXNS_ONLY = 0x53594e31;
   static final int SNAPSHOT_MAGIC_TXNS_LOCKS = 0x53594e32;
-  static final int SNAPSHOT_MAGIC = 0x53594e33;
+  static final int SNAPSHOT_MAGIC_BEFORE_EVENTS = 0x53594e33;
+  static final int SNAPSHOT_MAGIC = 0x53594e34;
 
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
   private final TxnStateMachine txns;
@@ -65,17 +71,23 @@ final class RatisStateMachine extends BaseStateMachine {
   private LockTable locks;
   private final SagaStateMachine.Limits sagaLimits;
   private SagaStateMachine sagas;
+  private final EventStateMachine.Limits eventLimits;
+  private EventStateMachine events;
   private final Runnable onLeaderReady;
   private volatile Consumer<List<LockEffect>> lockEffects = effects -> {};
   private volatile Consumer<List<SagaEffect>> sagaEffects = effects -> {};
+  private volatile Consumer<List<EventEffect>> eventEffects = effects -> {};
 
   RatisStateMachine(long retentionMs, int finishedMax, LockTable.Limits lockLimits,
-      SagaStateMachine.Limits sagaLimits, Runnable onLeaderReady) {
+      SagaStateMachine.Limits sagaLimits, EventStateMachine.Limits eventLimits,
+      Runnable onLeaderReady) {
     this.txns = new TxnStateMachine(retentionMs, finishedMax);
     this.lockLimits = lockLimits;
     this.locks = new LockTable(lockLimits);
     this.sagaLimits = sagaLimits;
     this.sagas = new SagaStateMachine(sagaLimits);
+    this.eventLimits = eventLimits;
+    this.events = new EventStateMachine(eventLimits);
     this.onLeaderReady = onLeaderReady;
   }
 
@@ -87,6 +99,11 @@ final class RatisStateMachine extends BaseStateMachine {
   /** Receives the effects of every applied saga command, on the apply thread, in log order. */
   void onSagaEffects(Consumer<List<SagaEffect>> listener) {
     this.sagaEffects = listener;
+  }
+
+  /** Receives the effects of every applied event command, on the apply thread, in log order. */
+  void onEventEffects(Consumer<List<EventEffect>> listener) {
+    this.eventEffects = listener;
   }
 
   @Override
@@ -121,6 +138,7 @@ final class RatisStateMachine extends BaseStateMachine {
     List<LogCommand.Result> results = new ArrayList<>(commands.size());
     List<LockEffect> lockApplied = new ArrayList<>();
     List<SagaEffect> sagaApplied = new ArrayList<>();
+    List<EventEffect> eventApplied = new ArrayList<>();
     synchronized (this) {
       for (LogCommand command : commands) {
         switch (command) {
@@ -135,6 +153,11 @@ final class RatisStateMachine extends BaseStateMachine {
             sagaApplied.addAll(applied);
             results.add(new LogCommand.SagaResult(applied));
           }
+          case LogCommand.Events event -> {
+            List<EventEffect> applied = events.apply(event.command());
+            eventApplied.addAll(applied);
+            results.add(new LogCommand.EventResult(applied));
+          }
         }
       }
       updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
@@ -144,6 +167,9 @@ final class RatisStateMachine extends BaseStateMachine {
     }
     if (!sagaApplied.isEmpty()) {
       sagaEffects.accept(sagaApplied);
+    }
+    if (!eventApplied.isEmpty()) {
+      eventEffects.accept(eventApplied);
     }
     return CompletableFuture.completedFuture(Message.valueOf(
         org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations.unsafeWrap(
@@ -162,6 +188,10 @@ final class RatisStateMachine extends BaseStateMachine {
     return query.apply(sagas);
   }
 
+  synchronized <T> T readEvents(Function<EventStateMachine, T> query) {
+    return query.apply(events);
+  }
+
   @Override
   public void notifyLeaderReady() {
     onLeaderReady.run();
@@ -173,11 +203,13 @@ final class RatisStateMachine extends BaseStateMachine {
     List<TxnRecord> records;
     byte[] lockSnapshot;
     byte[] sagaSnapshot;
+    byte[] eventSnapshot;
     synchronized (this) {
       last = getLastAppliedTermIndex();
       records = new ArrayList<>(txns.records());
       lockSnapshot = bytesOf(out -> LockCodec.writeSnapshot(out, locks));
       sagaSnapshot = bytesOf(sagas::writeSnapshot);
+      eventSnapshot = bytesOf(events::writeSnapshot);
     }
     if (last == null || last.getIndex() < 0) {
       return RaftLog.INVALID_LOG_INDEX;
@@ -193,6 +225,7 @@ final class RatisStateMachine extends BaseStateMachine {
       }
       out.write(lockSnapshot);
       out.write(sagaSnapshot);
+      out.write(eventSnapshot);
     }
     Files.move(temp, target.toPath(), StandardCopyOption.ATOMIC_MOVE);
     var md5 = MD5FileUtil.computeAndSaveMd5ForFile(target);
@@ -224,7 +257,7 @@ final class RatisStateMachine extends BaseStateMachine {
     Restored restored;
     try (DataInputStream in = new DataInputStream(
         new BufferedInputStream(Files.newInputStream(path)))) {
-      restored = readSnapshot(in, lockLimits, sagaLimits);
+      restored = readSnapshot(in, lockLimits, sagaLimits, eventLimits);
     } catch (IOException e) {
       throw new IOException("cannot read snapshot " + path + ": " + e.getMessage(), e);
     }
@@ -232,19 +265,22 @@ final class RatisStateMachine extends BaseStateMachine {
       txns.restore(restored.txns());
       locks = restored.locks();
       sagas = restored.sagas();
+      events = restored.events();
       updateLastAppliedTermIndex(SimpleStateMachineStorage.getTermIndexFromSnapshotFile(path.toFile()));
     }
   }
 
-  /** The three machines' state as a snapshot file holds it. */
-  record Restored(List<TxnRecord> txns, LockTable locks, SagaStateMachine sagas) {}
+  /** The four machines' state as a snapshot file holds it. */
+  record Restored(List<TxnRecord> txns, LockTable locks, SagaStateMachine sagas,
+      EventStateMachine events) {}
 
   /** Reads a snapshot of any supported format; what an older one lacks starts empty. */
   static Restored readSnapshot(DataInput in, LockTable.Limits lockLimits,
-      SagaStateMachine.Limits sagaLimits) throws IOException {
+      SagaStateMachine.Limits sagaLimits, EventStateMachine.Limits eventLimits)
+      throws IOException {
     int magic = in.readInt();
-    if (magic != SNAPSHOT_MAGIC && magic != SNAPSHOT_MAGIC_TXNS_LOCKS
-        && magic != SNAPSHOT_MAGIC_TXNS_ONLY) {
+    if (magic != SNAPSHOT_MAGIC && magic != SNAPSHOT_MAGIC_BEFORE_EVENTS
+        && magic != SNAPSHOT_MAGIC_TXNS_LOCKS && magic != SNAPSHOT_MAGIC_TXNS_ONLY) {
       throw new IOException("not a synod snapshot (magic " + Integer.toHexString(magic) + ")");
     }
     int count = in.readInt();
@@ -255,9 +291,13 @@ final class RatisStateMachine extends BaseStateMachine {
     LockTable locks = magic == SNAPSHOT_MAGIC_TXNS_ONLY
         ? new LockTable(lockLimits)
         : LockCodec.readSnapshot(in, lockLimits);
-    SagaStateMachine sagas = magic == SNAPSHOT_MAGIC
+    boolean hasSagas = magic == SNAPSHOT_MAGIC || magic == SNAPSHOT_MAGIC_BEFORE_EVENTS;
+    SagaStateMachine sagas = hasSagas
         ? SagaStateMachine.readSnapshot(in, sagaLimits)
         : new SagaStateMachine(sagaLimits);
-    return new Restored(records, locks, sagas);
+    EventStateMachine events = magic == SNAPSHOT_MAGIC
+        ? EventStateMachine.readSnapshot(in, eventLimits)
+        : new EventStateMachine(eventLimits);
+    return new Restored(records, locks, sagas, events);
   }
 }

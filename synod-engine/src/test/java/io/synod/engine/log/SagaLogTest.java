@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.synod.api.saga.SagaDefinition;
 import io.synod.api.saga.SagaState;
 import io.synod.api.saga.StepOperation;
+import io.synod.core.event.EventStateMachine;
 import io.synod.core.lock.LockCodec;
 import io.synod.core.lock.LockCommand;
 import io.synod.core.lock.LockEffect;
@@ -145,7 +146,7 @@ class SagaLogTest {
     SagaStateMachine sagas = new SagaStateMachine(SagaStateMachine.Limits.DEFAULTS);
     sagas.apply(new SagaCommand.Start("o1", ORDER, Map.of(), 9));
     byte[] syn3 = bytes(out -> {
-      out.writeInt(RatisStateMachine.SNAPSHOT_MAGIC);
+      out.writeInt(RatisStateMachine.SNAPSHOT_MAGIC_BEFORE_EVENTS);
       out.writeInt(0);
       LockCodec.writeSnapshot(out, locks);
       sagas.writeSnapshot(out);
@@ -191,7 +192,7 @@ class SagaLogTest {
   private static RatisStateMachine.Restored read(byte[] snapshot) throws IOException {
     return RatisStateMachine.readSnapshot(
         new DataInputStream(new ByteArrayInputStream(snapshot)), LockTable.Limits.DEFAULTS,
-        SagaStateMachine.Limits.DEFAULTS);
+        SagaStateMachine.Limits.DEFAULTS, EventStateMachine.Limits.DEFAULTS);
   }
 
   private interface Writer {
