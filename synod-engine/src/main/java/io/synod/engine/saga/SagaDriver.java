@@ -124,7 +124,14 @@ public final class SagaDriver implements SagaService, AutoCloseable {
       CompletableFuture<SagaStatus> outcome = new CompletableFuture<>();
       outcomes.computeIfAbsent(sagaId, id -> new java.util.concurrent.CopyOnWriteArrayList<>())
           .add(outcome);
-      for (SagaEffect effect : propose(start)) {
+      List<SagaEffect> effects;
+      try {
+        effects = propose(start);
+      } catch (SynodException e) {
+        forgetOutcome(sagaId, outcome); // the start may not be on the log: nobody would finish it
+        throw e;
+      }
+      for (SagaEffect effect : effects) {
         switch (effect) {
           case SagaEffect.AlreadyExists existing when existing.state().isTerminal()
               || existing.state() == SagaState.FAILED -> finish(sagaId);
