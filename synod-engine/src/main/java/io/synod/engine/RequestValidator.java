@@ -73,7 +73,11 @@ final class RequestValidator {
     }
     if (type != CoordinationType.TWO_PHASE_COMMIT) {
       throw SynodException.invalid("coordination_type", "'" + type.wireName()
-          + "' is not served by the atomic-commit coordinator; use two_phase_commit");
+          + "' is not served by the atomic-commit coordinator; use two_phase_commit here"
+          + (type == CoordinationType.SAGA_ORCHESTRATION
+              ? ", and the saga API (SagaService, POST /v1/sagas) for orchestrated sagas"
+              : type == CoordinationType.SAGA_CHOREOGRAPHY
+                  ? ", and ChoreographyService for choreographed sagas" : ""));
     }
   }
 
