@@ -32,6 +32,11 @@ record Endpoint(String address, ManagedChannel channel, RemoteCoordination coord
     return new RemoteSagas(channel, callTimeout);
   }
 
+  /** The Events service's unary calls over this endpoint's channel, each made once. */
+  RemoteEvents events() {
+    return new RemoteEvents(channel, callTimeout);
+  }
+
   ClusterStatus clusterStatus() {
     try {
       return ClusterGrpc.newBlockingStub(channel)

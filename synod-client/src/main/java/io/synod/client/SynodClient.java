@@ -63,6 +63,8 @@ public final class SynodClient implements CoordinationService {
   private final RemoteEventBus events;
   private final RemoteLockService locks;
   private final RemoteSagaService sagas;
+  private final RemoteDurableEventBus eventBus;
+  private final RemoteChoreographyService choreography;
   private volatile boolean closed;
 
   private SynodClient(Builder builder) {
@@ -79,6 +81,8 @@ public final class SynodClient implements CoordinationService {
     this.events = new RemoteEventBus(endpoints, preferred::get, backoff);
     this.locks = new RemoteLockService(endpoints, false, preferred, retryFor, backoff);
     this.sagas = new RemoteSagaService(this, executor);
+    this.eventBus = new RemoteDurableEventBus(this, endpoints, preferred::get, backoff, executor);
+    this.choreography = new RemoteChoreographyService(this, executor);
   }
 
   /** A client of the servers at {@code endpoints} ({@code host:port} of their gRPC API). */
@@ -159,6 +163,23 @@ public final class SynodClient implements CoordinationService {
     return sagas;
   }
 
+  /**
+   * The servers' durable event bus: {@code publish} goes to the leader, retried on UNAVAILABLE;
+   * {@code subscribe} opens a stream to one server, acknowledges each event after the handler
+   * returned, and reopens on the next server when the stream fails (at least once).
+   */
+  public io.synod.api.event.DurableEventBus eventBus() {
+    return eventBus;
+  }
+
+  /**
+   * The servers' choreographed sagas: services take part through {@link #eventBus()}; calls are
+   * retried as coordinations are, a start with the same correlation id.
+   */
+  public RemoteChoreographyService choreography() {
+    return choreography;
+  }
+
   /** Members, leader, term and indexes of the group, as the answering server sees them. */
   public ClusterStatus clusterStatus() {
     return call("cluster status", SynodClient::isUnavailable, Endpoint::clusterStatus);
@@ -177,6 +198,7 @@ public final class SynodClient implements CoordinationService {
     }
     closed = true;
     events.close();
+    eventBus.close();
     locks.close();
     endpoints.forEach(Endpoint::close);
     try {

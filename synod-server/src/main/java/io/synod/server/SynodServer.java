@@ -23,10 +23,12 @@ import io.synod.server.grpc.CallContext;
 import io.synod.server.grpc.ClusterGrpcService;
 import io.synod.server.grpc.CoordinationGrpcService;
 import io.synod.server.grpc.LockGrpcService;
+import io.synod.server.grpc.EventGrpcService;
 import io.synod.server.grpc.SagaGrpcService;
 import io.synod.server.grpc.TracingInterceptor;
 import io.synod.server.http.HttpApi;
 import io.synod.server.http.LockHttp;
+import io.synod.server.http.EventHttp;
 import io.synod.server.http.SagaHttp;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -56,6 +58,7 @@ public final class SynodServer implements AutoCloseable {
   private final LeaderRouter router;
   private final LockRouter locks;
   private final SagaRouter sagas;
+  private final EventRouter events;
   private final ServerMetrics metrics;
   private final Server grpc;
   private final ExecutorService grpcExecutor;
@@ -72,6 +75,7 @@ public final class SynodServer implements AutoCloseable {
     this.forwarding = new Forwarding(node, apiAddresses, telemetry);
     this.router = new LeaderRouter(node, forwarding, config.sagaOnlyStores());
     this.sagas = new SagaRouter(node, forwarding);
+    this.events = new EventRouter(node, forwarding);
     this.locks = new LockRouter(node, new RemoteLockSessions(List.of(node.lockDriver())),
         forwarding);
     this.metrics = new ServerMetrics(node, node.events(), System::currentTimeMillis);
@@ -97,12 +101,14 @@ public final class SynodServer implements AutoCloseable {
             new TracingInterceptor(telemetry), new CallMetrics(metrics)))
         .addService(ServerInterceptors.intercept(new SagaGrpcService(sagas), new CallContext(),
             new TracingInterceptor(telemetry), new CallMetrics(metrics)))
+        .addService(ServerInterceptors.intercept(new EventGrpcService(events), new CallContext(),
+            new TracingInterceptor(telemetry), new CallMetrics(metrics)))
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
         .start();
     this.http = HttpApi.start(config.listen().host(), config.listen().httpPort(), router, cluster,
         new Health(node, stores), metrics, telemetry, config.limits().maxRequestBytes(),
-        new LockHttp(locks), new SagaHttp(sagas));
+        new LockHttp(locks), new SagaHttp(sagas), new EventHttp(events));
   }
 
   /**

@@ -32,9 +32,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP/JSON API, for curl and browsers: the coordination, lock and saga operations under
- * {@code /v1/} (locks in {@link LockHttp}, sagas in {@link SagaHttp}), the
- * cluster's status, {@code /metrics} for Prometheus, {@code /health/live} and {@code
- * /health/ready} for probes, and the OpenAPI document at {@code /openapi.yaml}.
+ * {@code /v1/} (locks in {@link LockHttp}, sagas in {@link SagaHttp}, events and choreographies
+ * in {@link EventHttp}), the cluster's status, {@code /metrics} for Prometheus, {@code
+ * /health/live} and {@code /health/ready} for probes, and the OpenAPI document at {@code
+ * /openapi.yaml}.
  *
  * <p>Errors are JSON, {@code {"error": {"code", "field", "message"}}}, with the HTTP status that
  * matches the gRPC code of the same failure. A request the server refuses leaves nothing behind,
@@ -72,10 +73,11 @@ public final class HttpApi implements AutoCloseable {
   private final int maxRequestBytes;
   private final LockHttp locks;
   private final SagaHttp sagas;
+  private final EventHttp events;
 
   private HttpApi(HttpServer server, LeaderRouter router, Supplier<ClusterStatus> cluster,
       Health health, ServerMetrics metrics, Telemetry telemetry, int maxRequestBytes,
-      LockHttp locks, SagaHttp sagas) {
+      LockHttp locks, SagaHttp sagas, EventHttp events) {
     this.server = server;
     this.json = JsonMapper.builder()
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -91,6 +93,7 @@ public final class HttpApi implements AutoCloseable {
     this.maxRequestBytes = maxRequestBytes;
     this.locks = locks;
     this.sagas = sagas;
+    this.events = events;
     server.setExecutor(executor);
     server.createContext("/", this::handle);
   }
@@ -98,10 +101,10 @@ public final class HttpApi implements AutoCloseable {
   /** Binds {@code host:port} (0 for any free port) and starts serving. */
   public static HttpApi start(String host, int port, LeaderRouter router,
       Supplier<ClusterStatus> cluster, Health health, ServerMetrics metrics, Telemetry telemetry,
-      int maxRequestBytes, LockHttp locks, SagaHttp sagas) throws IOException {
+      int maxRequestBytes, LockHttp locks, SagaHttp sagas, EventHttp events) throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 256);
     HttpApi api = new HttpApi(server, router, cluster, health, metrics, telemetry,
-        maxRequestBytes, locks, sagas);
+        maxRequestBytes, locks, sagas, events);
     server.start();
     return api;
   }
@@ -175,6 +178,8 @@ public final class HttpApi implements AutoCloseable {
           path, request::allow, request::bodyOrMissing, request.idempotencyKey()))
           : SagaHttp.handles(path) ? sendJson(request.exchange, 200, sagas.answer(method, path,
               request::allow, request::bodyOrMissing, request.idempotencyKey(), request::query))
+          : EventHttp.handles(path) ? sendJson(request.exchange, 200, events.answer(method, path,
+              request::allow, request::bodyOrMissing, request::query))
           : coordinationById(request);
     };
   }
@@ -319,6 +324,9 @@ public final class HttpApi implements AutoCloseable {
       }
       if (SagaHttp.handles(path)) {
         return SagaHttp.route(path);
+      }
+      if (EventHttp.handles(path)) {
+        return EventHttp.route(path);
       }
       return switch (path) {
         case "/health/live", "/health/ready", "/metrics", "/openapi.yaml", "/v1/openapi.yaml",
