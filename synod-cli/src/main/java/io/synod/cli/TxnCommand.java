@@ -70,6 +70,9 @@ final class TxnCommand implements Runnable {
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
         .build();
 
+    private static final ObjectMapper YAML_READER =
+        new com.fasterxml.jackson.dataformat.yaml.YAMLMapper();
+
     /** Jackson's "[Source: ...; line: 1, column: 15]" in a message, shortened to the position. */
     private static final Pattern SOURCE =
         Pattern.compile("\\[Source: [^\\]]*?; (line: \\d+, column: \\d+)\\]");
@@ -89,14 +92,17 @@ final class TxnCommand implements Runnable {
     }
 
     /**
-     * The file's JSON ({@code -}: standard input); a file that cannot be read or parsed is bad
-     * input naming the problem. {@code synod saga start} reads its file so too.
+     * The file's JSON ({@code -}: standard input), or YAML for a file named {@code *.yaml} or
+     * {@code *.yml} (the same tree); a file that cannot be read or parsed is bad input naming
+     * the problem. {@code synod saga start} reads its file so too.
      */
     static JsonNode read(String file) {
+      boolean yaml = file.endsWith(".yaml") || file.endsWith(".yml");
       try (InputStream in = file.equals("-") ? System.in : Files.newInputStream(Path.of(file))) {
-        return READER.readTree(in);
+        return (yaml ? YAML_READER : READER).readTree(in);
       } catch (JsonProcessingException e) {
-        throw badInput((file.equals("-") ? "standard input" : file) + " is not valid JSON: "
+        throw badInput((file.equals("-") ? "standard input" : file) + " is not valid "
+            + (yaml ? "YAML" : "JSON") + ": "
             + SOURCE.matcher(e.getOriginalMessage()).replaceAll("$1") + location(e));
       } catch (NoSuchFileException e) {
         throw badInput("cannot read " + file + ": no such file");

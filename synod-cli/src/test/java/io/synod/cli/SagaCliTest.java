@@ -62,6 +62,19 @@ class SagaCliTest {
   }
 
   @Test
+  void aYamlFileReadsLikeItsJson() throws Exception {
+    String yaml = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper()
+        .writeValueAsString(JSON.readTree(saga("s-yaml", 7)));
+
+    Run run = synod("saga", "start", file("s-yaml.yaml", yaml),
+        "--server", server.grpcAddress(), "--output", "json");
+
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(JSON.readTree(run.out()).get("state").asText()).isEqualTo("completed");
+    assertThat(TestServer.amount(server.urlA, "s-yaml")).hasValue(7);
+  }
+
+  @Test
   void aSagaThatAbortsExitsWithOneAndIsCompensated() throws Exception {
     TestServer.execute(server.urlB, "INSERT INTO items (id, amount) VALUES ('s-dup', 0)");
 
