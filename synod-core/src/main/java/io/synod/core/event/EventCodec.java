@@ -1,5 +1,12 @@
 package io.synod.core.event;
 
+import static io.synod.core.Codecs.readCount;
+import static io.synod.core.Codecs.readEnum;
+import static io.synod.core.Codecs.readNullableText;
+import static io.synod.core.Codecs.readText;
+import static io.synod.core.Codecs.writeNullableText;
+import static io.synod.core.Codecs.writeText;
+
 import io.synod.api.event.ChoreographyDefinition;
 import io.synod.api.event.ChoreographyStep;
 import io.synod.api.event.Event;
@@ -10,7 +17,6 @@ import io.synod.core.event.ChoreographyRun.StepRun;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -109,7 +115,7 @@ public final class EventCodec {
         case 3 -> new EventCommand.Start(in.readUTF(), readDefinition(in), readPayload(in),
             in.readLong());
         case 4 -> new EventCommand.TimeOut(in.readUTF(), in.readUTF(), in.readLong());
-        case 5 -> new EventCommand.Abort(in.readUTF(), readText(in), in.readLong());
+        case 5 -> new EventCommand.Abort(in.readUTF(), readText(in, TEXT_BYTES_MAX), in.readLong());
         default -> throw new IOException("unknown event command tag " + tag);
       };
     } catch (RuntimeException e) {
@@ -165,11 +171,13 @@ public final class EventCodec {
         case 1 -> new EventEffect.Published(readEvent(in));
         case 2 -> new EventEffect.Acknowledged(in.readUTF(), in.readLong());
         case 3 -> new EventEffect.Awaiting(in.readUTF(), in.readUTF(), in.readLong());
-        case 4 -> new EventEffect.Finished(in.readUTF(), readEnum(in, SagaState.values()),
-            readNullableText(in));
-        case 5 -> new EventEffect.AlreadyExists(in.readUTF(), readEnum(in, SagaState.values()));
+        case 4 -> new EventEffect.Finished(in.readUTF(),
+            readEnum(in, SagaState.values(), "saga state"), readNullableText(in, TEXT_BYTES_MAX));
+        case 5 -> new EventEffect.AlreadyExists(in.readUTF(),
+            readEnum(in, SagaState.values(), "saga state"));
         case 6 -> new EventEffect.Refused(in.readUTF(),
-            readEnum(in, EventEffect.Refused.Reason.values()), readText(in));
+            readEnum(in, EventEffect.Refused.Reason.values(), "refusal reason"),
+            readText(in, TEXT_BYTES_MAX));
         default -> throw new IOException("unknown event effect tag " + tag);
       };
     } catch (RuntimeException e) {
@@ -254,18 +262,18 @@ public final class EventCodec {
     Map<String, String> payload = readPayload(in);
     ChoreographyRun run = new ChoreographyRun(correlationId, definition, payload, in.readLong());
     run.updatedAtMs = in.readLong();
-    run.state = readEnum(in, SagaState.values());
-    run.reason = readNullableText(in);
+    run.state = readEnum(in, SagaState.values(), "saga state");
+    run.reason = readNullableText(in, TEXT_BYTES_MAX);
     run.current = in.readInt();
     if (run.current < 0 || run.current >= run.steps.length) {
       throw new IOException("saga " + correlationId + " awaits step " + run.current + " of "
           + run.steps.length);
     }
     for (StepRun step : run.steps) {
-      step.state = readEnum(in, StepState.values());
+      step.state = readEnum(in, StepState.values(), "step state");
       step.startedAtMs = in.readLong();
       step.updatedAtMs = in.readLong();
-      step.lastError = readNullableText(in);
+      step.lastError = readNullableText(in, TEXT_BYTES_MAX);
     }
     return run;
   }
@@ -300,7 +308,7 @@ public final class EventCodec {
     int count = in.readUnsignedShort();
     Map<String, String> payload = new LinkedHashMap<>();
     for (int i = 0; i < count; i++) {
-      payload.put(in.readUTF(), readText(in));
+      payload.put(in.readUTF(), readText(in, TEXT_BYTES_MAX));
     }
     return payload;
   }
@@ -331,50 +339,6 @@ public final class EventCodec {
           Duration.ofSeconds(in.readLong(), in.readInt())));
     }
     return new ChoreographyDefinition(name, steps);
-  }
-
-  private static void writeText(DataOutput out, String text) throws IOException {
-    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-    out.writeInt(bytes.length);
-    out.write(bytes);
-  }
-
-  private static String readText(DataInput in) throws IOException {
-    int length = in.readInt();
-    if (length < 0 || length > TEXT_BYTES_MAX) {
-      throw new IOException("text of " + length + " bytes (at most " + TEXT_BYTES_MAX + ")");
-    }
-    byte[] bytes = new byte[length];
-    in.readFully(bytes);
-    return new String(bytes, StandardCharsets.UTF_8);
-  }
-
-  private static void writeNullableText(DataOutput out, String text) throws IOException {
-    out.writeBoolean(text != null);
-    if (text != null) {
-      writeText(out, text);
-    }
-  }
-
-  private static String readNullableText(DataInput in) throws IOException {
-    return in.readBoolean() ? readText(in) : null;
-  }
-
-  private static int readCount(DataInput in, String what) throws IOException {
-    int count = in.readInt();
-    if (count < 0) {
-      throw new IOException("negative count of " + what + ": " + count);
-    }
-    return count;
-  }
-
-  private static <E extends Enum<E>> E readEnum(DataInput in, E[] values) throws IOException {
-    int ordinal = in.readUnsignedByte();
-    if (ordinal >= values.length) {
-      throw new IOException("unknown " + values[0].getDeclaringClass().getSimpleName()
-          + " ordinal " + ordinal);
-    }
-    return values[ordinal];
   }
 
   private static void readVersion(DataInput in, String what) throws IOException {

@@ -1,5 +1,7 @@
 package io.synod.core.lock;
 
+import static io.synod.core.Codecs.readCount;
+import static io.synod.core.Codecs.readEnum;
 import static io.synod.core.Codecs.readNullable;
 import static io.synod.core.Codecs.writeNullable;
 
@@ -383,14 +385,6 @@ public final class LockCodec {
     }
   }
 
-  private static int readCount(DataInput in, String what) throws IOException {
-    int count = in.readInt();
-    if (count < 0) {
-      throw new IOException("negative count of " + what + ": " + count);
-    }
-    return count;
-  }
-
   private static LockMode readMode(DataInput in) throws IOException {
     return readEnum(in, LockMode.values(), "lock mode");
   }
@@ -404,15 +398,6 @@ public final class LockCodec {
       throw new IOException("unknown lock mode " + ordinal);
     }
     return LockMode.values()[ordinal];
-  }
-
-  private static <E extends Enum<E>> E readEnum(DataInput in, E[] values, String what)
-      throws IOException {
-    int ordinal = in.readUnsignedByte();
-    if (ordinal >= values.length) {
-      throw new IOException("unknown " + what + " " + ordinal);
-    }
-    return values[ordinal];
   }
 
   private static List<String> readStrings(DataInput in) throws IOException {

@@ -1,5 +1,14 @@
 package io.synod.core.saga;
 
+import static io.synod.core.Codecs.readBytes;
+import static io.synod.core.Codecs.readCount;
+import static io.synod.core.Codecs.readEnum;
+import static io.synod.core.Codecs.readNullableText;
+import static io.synod.core.Codecs.readText;
+import static io.synod.core.Codecs.writeBytes;
+import static io.synod.core.Codecs.writeNullableText;
+import static io.synod.core.Codecs.writeText;
+
 import io.synod.api.saga.RetryPolicy;
 import io.synod.api.saga.SagaDefinition;
 import io.synod.api.saga.SagaState;
@@ -12,7 +21,6 @@ import java.io.DataOutput;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -144,14 +152,14 @@ public final class SagaCodec {
         case 3 -> new SagaCommand.StepSucceeded(
             in.readUTF(), in.readUTF(), in.readInt(), in.readLong());
         case 4 -> new SagaCommand.StepFailed(in.readUTF(), in.readUTF(), in.readInt(),
-            readText(in), in.readBoolean(), in.readLong());
+            readText(in, TEXT_BYTES_MAX), in.readBoolean(), in.readLong());
         case 5 -> new SagaCommand.CompensationStarted(
             in.readUTF(), in.readUTF(), in.readInt(), in.readLong());
         case 6 -> new SagaCommand.CompensationSucceeded(in.readUTF(), in.readUTF(), in.readLong());
         case 7 -> new SagaCommand.CompensationFailed(
-            in.readUTF(), in.readUTF(), in.readInt(), readText(in), in.readLong());
+            in.readUTF(), in.readUTF(), in.readInt(), readText(in, TEXT_BYTES_MAX), in.readLong());
         case 8 -> new SagaCommand.RetryCompensations(in.readUTF(), in.readLong());
-        case 9 -> new SagaCommand.Abort(in.readUTF(), readText(in), in.readLong());
+        case 9 -> new SagaCommand.Abort(in.readUTF(), readText(in, TEXT_BYTES_MAX), in.readLong());
         default -> throw new IOException("unknown saga command tag " + tag);
       };
     } catch (RuntimeException e) {
@@ -242,10 +250,10 @@ public final class SagaCodec {
 
   private static StepOperation readOperation(DataInput in) throws IOException {
     int tag = in.readUnsignedByte();
-    String store = readText(in);
+    String store = readText(in, TEXT_BYTES_MAX);
     return switch (tag) {
       case 1 -> {
-        String sql = readText(in);
+        String sql = readText(in, TEXT_BYTES_MAX);
         int count = readCount(in, "sql parameters");
         List<Object> params = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -257,7 +265,7 @@ public final class SagaCodec {
         int count = readCount(in, "redis command words");
         List<String> command = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-          command.add(readText(in));
+          command.add(readText(in, TEXT_BYTES_MAX));
         }
         yield new StepOperation.Redis(store, command);
       }
@@ -265,7 +273,7 @@ public final class SagaCodec {
         int count = readCount(in, "local arguments");
         Map<String, String> args = new LinkedHashMap<>();
         for (int i = 0; i < count; i++) {
-          args.put(readText(in), readText(in));
+          args.put(readText(in, TEXT_BYTES_MAX), readText(in, TEXT_BYTES_MAX));
         }
         yield new StepOperation.Local(store, args);
       }
@@ -336,15 +344,15 @@ public final class SagaCodec {
       case 3 -> in.readDouble();
       case 4 -> {
         int scale = in.readInt();
-        byte[] unscaled = readBytes(in);
+        byte[] unscaled = readBytes(in, TEXT_BYTES_MAX);
         if (unscaled.length == 0) {
           throw new IOException("a decimal without digits");
         }
         yield new BigDecimal(new BigInteger(unscaled), scale);
       }
-      case 5 -> readText(in);
+      case 5 -> readText(in, TEXT_BYTES_MAX);
       case 6 -> in.readBoolean();
-      case 7 -> readBytes(in);
+      case 7 -> readBytes(in, TEXT_BYTES_MAX);
       default -> throw new IOException("unknown saga value tag " + tag);
     };
   }
@@ -409,9 +417,10 @@ public final class SagaCodec {
       case 3 -> new SagaEffect.AlreadyExists(
           in.readUTF(), readEnum(in, SagaState.values(), "saga state"));
       case 4 -> new SagaEffect.Finished(in.readUTF(),
-          readEnum(in, SagaState.values(), "saga state"), readNullableText(in));
+          readEnum(in, SagaState.values(), "saga state"), readNullableText(in, TEXT_BYTES_MAX));
       case 5 -> new SagaEffect.Refused(in.readUTF(),
-          readEnum(in, SagaEffect.Refused.Reason.values(), "refusal reason"), readText(in));
+          readEnum(in, SagaEffect.Refused.Reason.values(), "refusal reason"),
+          readText(in, TEXT_BYTES_MAX));
       default -> throw new IOException("unknown saga effect tag " + tag);
     };
   }
@@ -495,7 +504,7 @@ public final class SagaCodec {
         Collections.unmodifiableSortedMap(new TreeMap<>(readInput(in)));
     SagaRun run = new SagaRun(sagaId, definition, input, in.readLong());
     run.state = readEnum(in, SagaState.values(), "saga state");
-    run.reason = readNullableText(in);
+    run.reason = readNullableText(in, TEXT_BYTES_MAX);
     run.updatedAtMs = in.readLong();
     for (StepRun step : run.steps) {
       step.state = readEnum(in, StepState.values(), "step state");
@@ -503,7 +512,7 @@ public final class SagaCodec {
       step.compensationAttempts = in.readInt();
       step.compensationBase = in.readInt();
       step.compensationRunning = in.readBoolean();
-      step.lastError = readNullableText(in);
+      step.lastError = readNullableText(in, TEXT_BYTES_MAX);
       step.updatedAtMs = in.readLong();
     }
     return run;
@@ -525,61 +534,10 @@ public final class SagaCodec {
     return Duration.ofSeconds(seconds, nanos);
   }
 
-  private static void writeText(DataOutput out, String text) throws IOException {
-    writeBytes(out, text.getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static String readText(DataInput in) throws IOException {
-    return new String(readBytes(in), StandardCharsets.UTF_8);
-  }
-
-  private static void writeNullableText(DataOutput out, String text) throws IOException {
-    out.writeBoolean(text != null);
-    if (text != null) {
-      writeText(out, text);
-    }
-  }
-
-  private static String readNullableText(DataInput in) throws IOException {
-    return in.readBoolean() ? readText(in) : null;
-  }
-
-  private static void writeBytes(DataOutput out, byte[] bytes) throws IOException {
-    out.writeInt(bytes.length);
-    out.write(bytes);
-  }
-
-  private static byte[] readBytes(DataInput in) throws IOException {
-    int length = in.readInt();
-    if (length < 0 || length > TEXT_BYTES_MAX) {
-      throw new IOException("byte length " + length + " outside 0.." + TEXT_BYTES_MAX);
-    }
-    byte[] bytes = new byte[length];
-    in.readFully(bytes);
-    return bytes;
-  }
-
   private static void readVersion(DataInput in, String what) throws IOException {
     int version = in.readUnsignedByte();
     if (version != VERSION) {
       throw new IOException(what + " format version " + version + " is not " + VERSION);
     }
-  }
-
-  private static int readCount(DataInput in, String what) throws IOException {
-    int count = in.readInt();
-    if (count < 0) {
-      throw new IOException("negative count of " + what + ": " + count);
-    }
-    return count;
-  }
-
-  private static <E extends Enum<E>> E readEnum(DataInput in, E[] values, String what)
-      throws IOException {
-    int ordinal = in.readUnsignedByte();
-    if (ordinal >= values.length) {
-      throw new IOException("unknown " + what + " " + ordinal);
-    }
-    return values[ordinal];
   }
 }
