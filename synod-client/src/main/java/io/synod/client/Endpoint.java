@@ -1,7 +1,6 @@
 package io.synod.client;
 
 import io.grpc.ManagedChannel;
-import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.synod.proto.v1.ClusterGrpc;
 import io.synod.proto.v1.ClusterStatus;
@@ -38,13 +37,9 @@ record Endpoint(String address, ManagedChannel channel, RemoteCoordination coord
   }
 
   ClusterStatus clusterStatus() {
-    try {
-      return ClusterGrpc.newBlockingStub(channel)
-          .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
-          .getStatus(ClusterStatusRequest.getDefaultInstance());
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> ClusterGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .getStatus(ClusterStatusRequest.getDefaultInstance()));
   }
 
   /**

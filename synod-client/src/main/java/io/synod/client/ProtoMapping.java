@@ -22,6 +22,8 @@ import java.math.BigInteger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Converts between the Java API's records and the gRPC messages, both ways, so that the server
@@ -151,7 +153,8 @@ public final class ProtoMapping {
     try {
       return new BigDecimal(text);
     } catch (NumberFormatException e) {
-      throw SynodException.invalid(field + ".decimal", "must be a decimal number; got '" + text + "'");
+      throw SynodException.invalid(field + ".decimal", "must be a decimal number; got '" + text
+          + "'");
     }
   }
 
@@ -272,6 +275,27 @@ public final class ProtoMapping {
     return Status.fromCodeValue(e.code().grpcCode())
         .withDescription(e.getMessage())
         .asRuntimeException(trailers);
+  }
+
+  /** Makes a blocking gRPC call; a failure arrives as the {@link SynodException} it means. */
+  public static <T> T call(Supplier<T> call) {
+    try {
+      return call.get();
+    } catch (StatusRuntimeException e) {
+      throw fromStatus(e);
+    }
+  }
+
+  /** As {@link #call}, with NOT_FOUND answered as empty. */
+  public static <T> Optional<T> find(Supplier<T> call) {
+    try {
+      return Optional.of(call(call));
+    } catch (SynodException e) {
+      if (e.code() == ErrorCode.NOT_FOUND) {
+        return Optional.empty();
+      }
+      throw e;
+    }
   }
 
   /** A gRPC failure as the {@link SynodException} the server meant, or UNAVAILABLE/INTERNAL. */

@@ -3,12 +3,9 @@ package io.synod.client;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.Metadata;
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
 import io.synod.api.CoordinationRequest;
 import io.synod.api.CoordinationResult;
-import io.synod.api.ErrorCode;
-import io.synod.api.SynodException;
 import io.synod.proto.v1.AbortRequest;
 import io.synod.proto.v1.CoordinationGrpc;
 import io.synod.proto.v1.GetStatusRequest;
@@ -60,42 +57,25 @@ public final class RemoteCoordination {
   public CoordinationResult coordinate(CoordinationRequest request) {
     Duration deadline = (request.timeout() == null ? Duration.ofSeconds(30) : request.timeout())
         .plus(ANSWER_MARGIN);
-    try {
-      return ProtoMapping.fromProto(stub.withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS)
-          .coordinate(ProtoMapping.toProto(request)));
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> ProtoMapping.fromProto(stub
+        .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS)
+        .coordinate(ProtoMapping.toProto(request))));
   }
 
   public Optional<CoordinationResult> status(String coordinationId) {
-    try {
-      return Optional.of(ProtoMapping.fromProto(shortCall().getStatus(
-          GetStatusRequest.newBuilder().setCoordinationId(coordinationId).build())));
-    } catch (StatusRuntimeException e) {
-      SynodException error = ProtoMapping.fromStatus(e);
-      if (error.code() == ErrorCode.NOT_FOUND) {
-        return Optional.empty();
-      }
-      throw error;
-    }
+    return ProtoMapping.find(() -> ProtoMapping.fromProto(shortCall().getStatus(
+        GetStatusRequest.newBuilder().setCoordinationId(coordinationId).build())));
   }
 
   public boolean abort(String coordinationId, String reason) {
-    try {
-      return shortCall().abort(AbortRequest.newBuilder().setCoordinationId(coordinationId)
-          .setReason(reason == null ? "" : reason).build()).getAborted();
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> shortCall().abort(AbortRequest.newBuilder()
+        .setCoordinationId(coordinationId).setReason(reason == null ? "" : reason).build())
+        .getAborted());
   }
 
   public List<String> listActive() {
-    try {
-      return shortCall().listActive(ListActiveRequest.getDefaultInstance()).getCoordinationIdsList();
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> shortCall().listActive(ListActiveRequest.getDefaultInstance())
+        .getCoordinationIdsList());
   }
 
   private CoordinationGrpc.CoordinationBlockingStub shortCall() {

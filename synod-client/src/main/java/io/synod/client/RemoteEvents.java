@@ -1,9 +1,6 @@
 package io.synod.client;
 
 import io.grpc.Channel;
-import io.grpc.StatusRuntimeException;
-import io.synod.api.ErrorCode;
-import io.synod.api.SynodException;
 import io.synod.api.event.Event;
 import io.synod.api.saga.SagaStatus;
 import io.synod.proto.v1.AbortChoreographyRequest;
@@ -42,74 +39,43 @@ public final class RemoteEvents {
 
   /** Publishes the event; its offset. */
   public long publish(Event event) {
-    try {
-      return shortCall().publish(EventProtoMapping.toPublish(event)).getOffset();
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> shortCall().publish(EventProtoMapping.toPublish(event))
+        .getOffset());
   }
 
   /** Acknowledges {@code offset} for the group's stream on this server. */
   public void acknowledge(String consumerGroup, long offset) {
-    try {
-      shortCall().acknowledge(AckRequest.newBuilder().setConsumerGroup(consumerGroup)
-          .setOffset(offset).build());
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    ProtoMapping.call(() -> shortCall().acknowledge(AckRequest.newBuilder()
+        .setConsumerGroup(consumerGroup).setOffset(offset).build()));
   }
 
   public long acknowledged(String consumerGroup) {
-    try {
-      return shortCall().getAcknowledged(GetAcknowledgedRequest.newBuilder()
-          .setConsumerGroup(consumerGroup).build()).getOffset();
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> shortCall().getAcknowledged(GetAcknowledgedRequest.newBuilder()
+        .setConsumerGroup(consumerGroup).build()).getOffset());
   }
 
   /** StartChoreography, with a deadline of the request's wait (if it waits) plus a margin. */
   public SagaStatus start(StartChoreographyRequest request) {
     Duration wait = request.getWait() ? SagaProtoMapping.waitFor(request.getWaitSeconds())
         : Duration.ZERO;
-    try {
-      return SagaProtoMapping.fromProto(stub.withDeadlineAfter(
-          wait.plus(START_MARGIN).toMillis(), TimeUnit.MILLISECONDS).startChoreography(request));
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> SagaProtoMapping.fromProto(stub.withDeadlineAfter(
+        wait.plus(START_MARGIN).toMillis(), TimeUnit.MILLISECONDS).startChoreography(request)));
   }
 
   public Optional<SagaStatus> status(String correlationId) {
-    try {
-      return Optional.of(SagaProtoMapping.fromProto(shortCall().getChoreographyStatus(
-          GetChoreographyStatusRequest.newBuilder().setCorrelationId(correlationId).build())));
-    } catch (StatusRuntimeException e) {
-      SynodException error = ProtoMapping.fromStatus(e);
-      if (error.code() == ErrorCode.NOT_FOUND) {
-        return Optional.empty();
-      }
-      throw error;
-    }
+    return ProtoMapping.find(() -> SagaProtoMapping.fromProto(shortCall().getChoreographyStatus(
+        GetChoreographyStatusRequest.newBuilder().setCorrelationId(correlationId).build())));
   }
 
   public List<String> listActive() {
-    try {
-      return shortCall().listActiveChoreographies(
-          ListActiveChoreographiesRequest.getDefaultInstance()).getCorrelationIdsList();
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> shortCall().listActiveChoreographies(
+        ListActiveChoreographiesRequest.getDefaultInstance()).getCorrelationIdsList());
   }
 
   public boolean abort(String correlationId, String reason) {
-    try {
-      return shortCall().abortChoreography(AbortChoreographyRequest.newBuilder()
-          .setCorrelationId(correlationId).setReason(reason == null ? "" : reason).build())
-          .getAborted();
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> shortCall().abortChoreography(
+        AbortChoreographyRequest.newBuilder().setCorrelationId(correlationId)
+            .setReason(reason == null ? "" : reason).build()).getAborted());
   }
 
   private EventsGrpc.EventsBlockingStub shortCall() {

@@ -1,9 +1,6 @@
 package io.synod.client;
 
 import io.grpc.Channel;
-import io.grpc.StatusRuntimeException;
-import io.synod.api.ErrorCode;
-import io.synod.api.SynodException;
 import io.synod.api.saga.SagaStatus;
 import io.synod.proto.v1.AbortSagaRequest;
 import io.synod.proto.v1.GetSagaStatusRequest;
@@ -44,43 +41,23 @@ public final class RemoteSagas {
   public SagaStatus start(StartSagaRequest request) {
     Duration wait = request.getWait() ? SagaProtoMapping.waitFor(request.getWaitSeconds())
         : Duration.ZERO;
-    try {
-      return SagaProtoMapping.fromProto(stub.withDeadlineAfter(
-          wait.plus(START_MARGIN).toMillis(), TimeUnit.MILLISECONDS).start(request));
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> SagaProtoMapping.fromProto(stub.withDeadlineAfter(
+        wait.plus(START_MARGIN).toMillis(), TimeUnit.MILLISECONDS).start(request)));
   }
 
   public Optional<SagaStatus> status(String sagaId) {
-    try {
-      return Optional.of(SagaProtoMapping.fromProto(shortCall().getStatus(
-          GetSagaStatusRequest.newBuilder().setSagaId(sagaId).build())));
-    } catch (StatusRuntimeException e) {
-      SynodException error = ProtoMapping.fromStatus(e);
-      if (error.code() == ErrorCode.NOT_FOUND) {
-        return Optional.empty();
-      }
-      throw error;
-    }
+    return ProtoMapping.find(() -> SagaProtoMapping.fromProto(shortCall().getStatus(
+        GetSagaStatusRequest.newBuilder().setSagaId(sagaId).build())));
   }
 
   public List<String> listActive() {
-    try {
-      return shortCall().listActive(ListActiveSagasRequest.getDefaultInstance())
-          .getSagaIdsList();
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> shortCall()
+        .listActive(ListActiveSagasRequest.getDefaultInstance()).getSagaIdsList());
   }
 
   public boolean abort(String sagaId, String reason) {
-    try {
-      return shortCall().abort(AbortSagaRequest.newBuilder().setSagaId(sagaId)
-          .setReason(reason == null ? "" : reason).build()).getAborted();
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
+    return ProtoMapping.call(() -> shortCall().abort(AbortSagaRequest.newBuilder().setSagaId(sagaId)
+        .setReason(reason == null ? "" : reason).build()).getAborted());
   }
 
   private SagasGrpc.SagasBlockingStub shortCall() {

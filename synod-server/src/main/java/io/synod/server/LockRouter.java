@@ -68,7 +68,7 @@ public final class LockRouter implements AutoCloseable {
   public Session openSession(OpenSessionRequest request, boolean forwarded) {
     Optional<LocksGrpc.LocksBlockingStub> leader = leader(forwarded, SHORT_CALL_TIMEOUT);
     if (leader.isPresent()) {
-      return remote(() -> leader.get().openSession(request));
+      return ProtoMapping.call(() -> leader.get().openSession(request));
     }
     Duration lease = null;
     if (request.getLeaseMs() != 0) {
@@ -87,7 +87,7 @@ public final class LockRouter implements AutoCloseable {
   public KeepAliveResponse keepAlive(KeepAliveRequest request, boolean forwarded) {
     Optional<LocksGrpc.LocksBlockingStub> leader = leader(forwarded, SHORT_CALL_TIMEOUT);
     if (leader.isPresent()) {
-      return remote(() -> leader.get().keepAliveOnce(request));
+      return ProtoMapping.call(() -> leader.get().keepAliveOnce(request));
     }
     RemoteLockSessions.Keepalive answer = sessions.keepalive(request.getSessionId());
     KeepAliveResponse.Builder response = KeepAliveResponse.newBuilder()
@@ -147,7 +147,7 @@ public final class LockRouter implements AutoCloseable {
   public ReleaseResponse release(ReleaseRequest request, boolean forwarded) {
     Optional<LocksGrpc.LocksBlockingStub> leader = leader(forwarded, SHORT_CALL_TIMEOUT);
     if (leader.isPresent()) {
-      return remote(() -> leader.get().release(request));
+      return ProtoMapping.call(() -> leader.get().release(request));
     }
     sessions.release(request.getSessionId(), request.getResource());
     return ReleaseResponse.getDefaultInstance();
@@ -156,7 +156,7 @@ public final class LockRouter implements AutoCloseable {
   public CloseSessionResponse closeSession(CloseSessionRequest request, boolean forwarded) {
     Optional<LocksGrpc.LocksBlockingStub> leader = leader(forwarded, SHORT_CALL_TIMEOUT);
     if (leader.isPresent()) {
-      return remote(() -> leader.get().closeSession(request));
+      return ProtoMapping.call(() -> leader.get().closeSession(request));
     }
     return CloseSessionResponse.newBuilder()
         .setClosed(sessions.close(request.getSessionId()))
@@ -167,7 +167,7 @@ public final class LockRouter implements AutoCloseable {
   public LockStatusResponse status(LockStatusRequest request, boolean forwarded) {
     Optional<LocksGrpc.LocksBlockingStub> leader = leader(forwarded, SHORT_CALL_TIMEOUT);
     if (leader.isPresent()) {
-      return remote(() -> leader.get().getStatus(request));
+      return ProtoMapping.call(() -> leader.get().getStatus(request));
     }
     return LockProtoMapping.toProto(sessions.status(request.getResource()));
   }
@@ -226,14 +226,6 @@ public final class LockRouter implements AutoCloseable {
   private SynodException notLeader(boolean forwarded) {
     return new SynodException(ErrorCode.UNAVAILABLE, null, "node " + node.id()
         + " is not the leader" + (forwarded ? " (forwarded call); " : "; ") + "retry");
-  }
-
-  private static <T> T remote(java.util.function.Supplier<T> call) {
-    try {
-      return call.get();
-    } catch (StatusRuntimeException e) {
-      throw ProtoMapping.fromStatus(e);
-    }
   }
 
   @Override
