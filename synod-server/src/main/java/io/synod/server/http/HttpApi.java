@@ -71,13 +71,15 @@ public final class HttpApi implements AutoCloseable {
   private final ServerMetrics metrics;
   private final Telemetry telemetry;
   private final int maxRequestBytes;
+  /** The OpenAPI document, read once: it is part of the build. */
+  private final byte[] openApi;
   private final LockHttp locks;
   private final SagaHttp sagas;
   private final EventHttp events;
 
   private HttpApi(HttpServer server, LeaderRouter router, Supplier<ClusterStatus> cluster,
       Health health, ServerMetrics metrics, Telemetry telemetry, int maxRequestBytes,
-      LockHttp locks, SagaHttp sagas, EventHttp events) {
+      LockHttp locks, SagaHttp sagas, EventHttp events) throws IOException {
     this.server = server;
     this.json = JsonMapper.builder()
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -91,6 +93,7 @@ public final class HttpApi implements AutoCloseable {
     this.metrics = metrics;
     this.telemetry = telemetry;
     this.maxRequestBytes = maxRequestBytes;
+    this.openApi = readOpenApi();
     this.locks = locks;
     this.sagas = sagas;
     this.events = events;
@@ -162,7 +165,7 @@ public final class HttpApi implements AutoCloseable {
       }
       case "/openapi.yaml", "/v1/openapi.yaml" -> {
         request.allow("GET");
-        yield send(request.exchange, 200, "application/yaml", openApi());
+        yield send(request.exchange, 200, "application/yaml", openApi);
       }
       case "/v1/cluster" -> {
         request.allow("GET");
@@ -232,7 +235,7 @@ public final class HttpApi implements AutoCloseable {
         text.getBytes(StandardCharsets.UTF_8));
   }
 
-  private byte[] openApi() throws IOException {
+  private static byte[] readOpenApi() throws IOException {
     try (InputStream in = HttpApi.class.getResourceAsStream("/openapi.yaml")) {
       if (in == null) {
         throw new IOException("openapi.yaml is missing from the server's resources");
