@@ -139,6 +139,15 @@ public final class LockDriver implements AutoCloseable {
     return () -> listeners.remove(listener);
   }
 
+  /**
+   * Adds a listener that sees each batch of effects before the listeners already added: for
+   * bookkeeping that must be done before any waiter, woken by a later listener, can look at it.
+   */
+  public Runnable addListenerFirst(Consumer<List<LockEffect>> listener) {
+    listeners.add(0, listener);
+    return () -> listeners.remove(listener);
+  }
+
   private void dispatch(List<LockEffect> effects) {
     for (Consumer<List<LockEffect>> listener : listeners) {
       try {

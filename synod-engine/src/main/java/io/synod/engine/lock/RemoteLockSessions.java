@@ -91,7 +91,9 @@ public final class RemoteLockSessions implements AutoCloseable {
   public RemoteLockSessions(List<LockDriver> replicas) {
     this.service = new NativeLockService(replicas);
     for (LockDriver replica : replicas) {
-      unsubscribes.add(replica.addListener(this::onEffects));
+      // First: a caller woken by the same effects (a grant to another session, say) must find
+      // the notices already recorded when it asks.
+      unsubscribes.add(replica.addListenerFirst(this::onEffects));
     }
     service.timer.scheduleWithFixedDelay(this::forgetOld, 1, 1, TimeUnit.SECONDS);
   }
