@@ -1,0 +1,15 @@
+package io.synod.kv.tenant;
+
+import io.synod.engine.testing.TestDatabase;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The contract on H2, a fresh in-memory database per test (kept until the JVM ends). */
+class H2TenantStoreIT extends TenantStoreContract {
+  private static final AtomicInteger DATABASES = new AtomicInteger();
+
+  @Override
+  TestDatabase newDatabase() {
+    String name = "tenants_" + DATABASES.incrementAndGet();
+    return new TestDatabase(name, "jdbc:h2:mem:" + name + ";DB_CLOSE_DELAY=-1", "sa", "");
+  }
+}
