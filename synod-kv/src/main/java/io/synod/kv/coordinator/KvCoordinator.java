@@ -359,9 +359,8 @@ public final class KvCoordinator implements KvService, AutoCloseable {
     metrics.quorumFailure();
     return new SynodException(ErrorCode.UNAVAILABLE, "consistency", consistency.wireName()
         + " not reached: could not " + what + " key '" + key + "' of tenant '" + tenant.id()
-        + "': " + outcome.answers().size() + " of " + replicas.size() + " replicas "
-        + replicas + " answered, " + required + " needed ("
-        + Gather.describe(outcome.failures()) + ")");
+        + "': needs " + required + " of " + replicas.size() + " replicas " + replicas + ", "
+        + outcome.failures().size() + " failed (" + Gather.describe(outcome.failures()) + ")");
   }
 
   private <T> T timed(String operation, Supplier<T> call) {
