@@ -21,25 +21,31 @@ public final class Siblings {
   private Siblings() {}
 
   /**
-   * {@code current} with {@code incoming} added: unchanged if a version in it already descends
-   * from the incoming one; otherwise without the versions the incoming one supersedes, plus it.
+   * {@code current} with {@code incoming} added: unchanged if it is already there or a version in
+   * it descends from the incoming one; otherwise without the versions the incoming one supersedes,
+   * plus it.
+   *
+   * <p>Two different versions with equal clocks are both kept, as concurrent: they are two writes
+   * that raced through one coordinator from the same read, and dropping either would let replicas
+   * that received them in different orders disagree forever under one clock. The next write
+   * supersedes both.
    */
   public static List<Versioned> add(List<Versioned> current, Versioned incoming) {
     List<Versioned> next = new ArrayList<>(current.size() + 1);
     for (Versioned v : current) {
       VectorClock.Order order = v.clock().compare(incoming.clock());
-      if (order == VectorClock.Order.AFTER || order == VectorClock.Order.EQUAL) {
+      if (order == VectorClock.Order.AFTER || v.equals(incoming)) {
         return current; // already seen (a retry, a repair, or a stale copy)
       }
-      if (order == VectorClock.Order.CONCURRENT) {
-        next.add(v);
+      if (order != VectorClock.Order.BEFORE) {
+        next.add(v); // concurrent, or a different write under the same clock
       }
     }
     next.add(incoming);
     return next;
   }
 
-  /** The versions among {@code all} that no other one supersedes, one per clock, in tiebreak order. */
+  /** The versions among {@code all} that no other one supersedes, each once, in tiebreak order. */
   public static List<Versioned> reconcile(Collection<Versioned> all) {
     List<Versioned> out = new ArrayList<>();
     for (Versioned v : all) {
@@ -63,12 +69,12 @@ public final class Siblings {
     return merged;
   }
 
-  /** True when {@code have} already holds versions at or after each of {@code wanted}. */
+  /** True when {@code have} already holds each of {@code wanted} or a version that supersedes it. */
   public static boolean covers(Collection<Versioned> have, Collection<Versioned> wanted) {
     for (Versioned w : wanted) {
       boolean seen = false;
       for (Versioned h : have) {
-        if (h.clock().descends(w.clock())) {
+        if (h.equals(w) || h.clock().compare(w.clock()) == VectorClock.Order.AFTER) {
           seen = true;
           break;
         }

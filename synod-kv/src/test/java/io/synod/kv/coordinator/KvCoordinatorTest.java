@@ -78,6 +78,27 @@ class KvCoordinatorTest {
   }
 
   @Test
+  void racingWritesThroughOneCoordinatorLoseNothingAndTheNextWriteSettlesThem() throws Exception {
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+    java.util.List<java.util.concurrent.Future<KvWriteResult>> writes = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      String value = "racer-" + i;
+      writes.add(pool.submit(() -> kv.write(KvWrite.of("acme", "hot", bytes(value)))));
+    }
+    for (var w : writes) {
+      w.get();
+    }
+    pool.shutdown();
+    // Writes that read the same clock wrote equal clocks: each one is kept, none overwritten.
+    KvReadResult raced = kv.read(new KvRead("acme", "hot", Consistency.ALL, true));
+    assertThat(raced.siblings()).isNotEmpty();
+    kv.write(KvWrite.of("acme", "hot", bytes("settled")));
+    KvReadResult settled = kv.read(new KvRead("acme", "hot", Consistency.ALL, true));
+    assertThat(settled.siblings()).singleElement().satisfies(v ->
+        assertThat(new String(v.value(), StandardCharsets.UTF_8)).isEqualTo("settled"));
+  }
+
+  @Test
   void badInputIsRefusedNamingTheField() {
     invalid(() -> kv.write(KvWrite.of("no spaces", "k", bytes("v"))), "tenant_id");
     invalid(() -> kv.write(KvWrite.of("acme", "", bytes("v"))), "key");

@@ -84,11 +84,12 @@ class VersionStoreTest {
   void aPutOfSeveralVersionsFoldsEachIn() {
     Versioned a = value("a", clock("c1", 1), NOW);
     Versioned b = value("b", clock("c2", 1), NOW);
-    Versioned staleA = value("a0", clock("c1", 1), NOW - 5); // same clock: already seen
+    // Same clock, other value: a write that raced a through one coordinator; kept beside it.
+    Versioned racedA = value("a0", clock("c1", 1), NOW - 5);
 
-    VersionStore.PutOutcome outcome = store.put("t", "k", List.of(a, b, staleA));
+    VersionStore.PutOutcome outcome = store.put("t", "k", List.of(a, b, racedA, a));
 
-    assertThat(outcome.siblings()).containsExactlyInAnyOrder(a, b);
+    assertThat(outcome.siblings()).containsExactlyInAnyOrder(a, b, racedA);
   }
 
   @Test
