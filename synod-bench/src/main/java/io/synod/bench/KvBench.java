@@ -12,6 +12,7 @@ import io.synod.kv.coordinator.KvConfig;
 import io.synod.kv.coordinator.KvCoordinator;
 import io.synod.kv.coordinator.TenantStoreRing;
 import io.synod.kv.idempotency.JdbcIdempotencyStore;
+import io.synod.kv.node.LocalNodes;
 import io.synod.kv.node.StorageNode;
 import io.synod.kv.node.StorageNodeClient;
 import io.synod.kv.node.StorageNodeConfig;
@@ -38,13 +39,15 @@ import picocli.CommandLine.Option;
 /**
  * {@code synod bench kv}: YCSB's core workloads A (50 % reads, 50 % updates) and B (95 % reads,
  * 5 % updates) with zipfian key popularity, through the KV coordinator to three storage nodes with
- * N=3 at quorum, in this process. The baseline runs the same operation mix straight against one
+ * N=3 at quorum, all in this process. The coordinator runs twice: calling the nodes through gRPC
+ * on loopback (as it calls nodes of other processes), and calling them directly (as a server calls
+ * its own embedded nodes). The baseline runs the same operation mix over gRPC straight against one
  * storage node (a get, or a put of a new version; no ring, no replicas, no clocks to merge), in
  * the same run, round after round: the ratio is what coordination costs.
  */
 @Command(name = "kv", mixinStandardHelpOptions = true,
-    description = "YCSB workloads A and B on the KV store (3 nodes, N=3, quorum) vs. one node"
-        + " called directly.")
+    description = "YCSB workloads A and B on the KV store (3 nodes, N=3, quorum; in process and"
+        + " over gRPC) vs. one node called directly.")
 final class KvBench implements Callable<Integer> {
   private static final String TENANT = "ycsb";
 
@@ -65,8 +68,9 @@ final class KvBench implements Callable<Integer> {
   /** A workload: the share of reads; the rest are updates. */
   record Workload(String name, double readShare) {}
 
-  private static final List<Workload> WORKLOADS = List.of(new Workload("A", 0.50),
-      new Workload("B", 0.95));
+  // B first, so that the last line printed is workload A's.
+  private static final List<Workload> WORKLOADS = List.of(new Workload("B", 0.95),
+      new Workload("A", 0.50));
 
   /** The two operations of a run, as one system does them. */
   interface Target {
@@ -98,38 +102,49 @@ final class KvBench implements Callable<Integer> {
       for (int i = 1; i <= 3; i++) {
         nodes.add(StorageNode.start(StorageNodeConfig.of("n" + i, work.resolve("n" + i))));
       }
-      KvCoordinator kv = new KvCoordinator(KvConfig.defaults("bench"),
+      LocalNodes local = LocalNodes.create();
+      nodes.forEach(local::register);
+      KvCoordinator kv = new KvCoordinator(KvConfig.defaults("grpc"),
           new TenantStoreRing(tenants), new TenantCache(tenants, new SimpleMeterRegistry()),
           idempotency, new SimpleMeterRegistry(), System::currentTimeMillis);
+      KvCoordinator embedded = new KvCoordinator(KvConfig.defaults("direct"),
+          new TenantStoreRing(tenants), new TenantCache(tenants, new SimpleMeterRegistry()),
+          idempotency, new SimpleMeterRegistry(), System::currentTimeMillis, local);
       StorageNodeClient direct = new StorageNodeClient("n1", nodes.get(0).address());
       try {
         nodes.forEach(n -> kv.membership().add(new KvService.StorageNodeInfo(n.id(),
             n.address())));
         kv.tenants().create(new Tenant(TENANT, 3, Consistency.QUORUM, 1 << 20, 0));
-        Target synod = new Target() {
-          @Override
-          public void read(String key) {
-            kv.read(KvRead.of(TENANT, key));
-          }
-
-          @Override
-          public void update(String key, byte[] value) {
-            kv.write(KvWrite.of(TENANT, key, value));
-          }
-        };
+        Target synod = through(kv);
+        Target inProcess = through(embedded);
         Target raw = rawTarget(direct);
         load(synod, raw);
         System.out.println();
         for (Workload workload : WORKLOADS) {
-          report(workload, measure(workload, synod, raw));
+          report(workload, measure(workload, synod, inProcess, raw));
         }
       } finally {
         direct.close();
         kv.close();
+        embedded.close();
         nodes.forEach(StorageNode::close);
       }
     }
     return 0;
+  }
+
+  private static Target through(KvCoordinator kv) {
+    return new Target() {
+      @Override
+      public void read(String key) {
+        kv.read(KvRead.of(TENANT, key));
+      }
+
+      @Override
+      public void update(String key, byte[] value) {
+        kv.write(KvWrite.of(TENANT, key, value));
+      }
+    };
   }
 
   /** One node, called directly: a get, or a put of a version one past the last one it wrote. */
@@ -166,14 +181,17 @@ final class KvBench implements Callable<Integer> {
   }
 
   /** Rounds of the workload on each system, alternating; medians per system. */
-  private Result[] measure(Workload workload, Target synod, Target raw) throws Exception {
-    List<Result> synodRuns = new ArrayList<>();
-    List<Result> rawRuns = new ArrayList<>();
-    for (int round = 0; round < run.rounds; round++) {
-      synodRuns.add(once(workload, synod));
-      rawRuns.add(once(workload, raw));
+  private Result[] measure(Workload workload, Target... targets) throws Exception {
+    List<List<Result>> runs = new ArrayList<>();
+    for (Target ignored : targets) {
+      runs.add(new ArrayList<>());
     }
-    return new Result[] {median(synodRuns), median(rawRuns)};
+    for (int round = 0; round < run.rounds; round++) {
+      for (int t = 0; t < targets.length; t++) {
+        runs.get(t).add(once(workload, targets[t]));
+      }
+    }
+    return runs.stream().map(this::median).toArray(Result[]::new);
   }
 
   private Result once(Workload workload, Target target) throws Exception {
@@ -231,15 +249,19 @@ final class KvBench implements Callable<Integer> {
 
   private void report(Workload workload, Result[] results) {
     Result synod = results[0];
-    Result raw = results[1];
+    Result inProcess = results[1];
+    Result raw = results[2];
     System.out.printf("workload %s (%.0f %% reads), medians of %d round(s):%n", workload.name(),
         workload.readShare() * 100, run.rounds);
     System.out.println("| system | ops/s | read p50 | read p95 | read p99 | write p50 | write p95"
         + " | write p99 |");
     System.out.println("|---|---|---|---|---|---|---|---|");
-    row("synod kv (3 nodes, N=3, quorum)", synod);
-    row("one node, direct", raw);
-    System.out.printf("ratio synod/direct at concurrency %d: %.2f%n", concurrency,
+    row("synod kv, nodes in process (direct calls)", inProcess);
+    row("synod kv, nodes over gRPC", synod);
+    row("baseline: one node over gRPC, no coordinator", raw);
+    System.out.printf("workload %s in process ops/s: %.0f, write p95 ms: %.1f, read p95 ms: %.1f%n",
+        workload.name(), inProcess.opsPerSecond(), inProcess.writeMs()[1], inProcess.readMs()[1]);
+    System.out.printf("ratio synod (gRPC)/baseline at concurrency %d: %.2f%n", concurrency,
         synod.opsPerSecond() / raw.opsPerSecond());
     System.out.printf("workload %s ops/s: %.0f, write p95 ms: %.1f, read p95 ms: %.1f%n%n",
         workload.name(), synod.opsPerSecond(), synod.writeMs()[1], synod.readMs()[1]);

@@ -15,7 +15,8 @@ import io.synod.api.kv.VectorClock;
 import io.synod.api.kv.Versioned;
 import io.synod.core.kv.Siblings;
 import io.synod.kv.idempotency.IdempotencyStore;
-import io.synod.kv.node.StorageNodeClient;
+import io.synod.kv.node.LocalNodes;
+import io.synod.kv.node.StorageNodeApi;
 import io.synod.kv.tenant.TenantCache;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -78,12 +79,22 @@ public final class KvCoordinator implements KvService, AutoCloseable {
 
   public KvCoordinator(KvConfig config, RingStore ring, TenantCache tenants,
       IdempotencyStore idempotency, MeterRegistry registry, LongSupplier clockMs) {
+    this(config, ring, tenants, idempotency, registry, clockMs, LocalNodes.none());
+  }
+
+  /**
+   * A coordinator that calls the storage nodes in {@code localNodes} (those running in this
+   * process) directly, and the others through gRPC.
+   */
+  public KvCoordinator(KvConfig config, RingStore ring, TenantCache tenants,
+      IdempotencyStore idempotency, MeterRegistry registry, LongSupplier clockMs,
+      LocalNodes localNodes) {
     this.config = config;
     this.tenants = tenants;
     this.idempotency = idempotency;
     this.metrics = new KvMetrics(registry);
     this.clockMs = clockMs;
-    this.membership = new RingMembership(config, ring, tenants);
+    this.membership = new RingMembership(config, ring, tenants, localNodes);
     long refresh = config.ringRefresh().toMillis();
     timer.scheduleWithFixedDelay(membership::refreshQuietly, refresh, refresh,
         TimeUnit.MILLISECONDS);
@@ -325,7 +336,7 @@ public final class KvCoordinator implements KvService, AutoCloseable {
   }
 
   private Map<String, CompletableFuture<List<Versioned>>> calls(List<String> replicas,
-      java.util.function.Function<StorageNodeClient, CompletableFuture<List<Versioned>>> call) {
+      java.util.function.Function<StorageNodeApi, CompletableFuture<List<Versioned>>> call) {
     Map<String, CompletableFuture<List<Versioned>>> calls = new LinkedHashMap<>();
     for (String node : replicas) {
       CompletableFuture<List<Versioned>> future;

@@ -6,6 +6,8 @@ import io.synod.api.kv.KvService;
 import io.synod.api.kv.Tenant;
 import io.synod.core.kv.HashRing;
 import io.synod.kv.node.KeyEntry;
+import io.synod.kv.node.LocalNodes;
+import io.synod.kv.node.StorageNodeApi;
 import io.synod.kv.node.StorageNodeClient;
 import io.synod.kv.tenant.TenantCache;
 import java.time.Duration;
@@ -69,12 +71,14 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
   private final KvConfig config;
   private final RingStore store;
   private final TenantCache tenants;
-  private final Map<String, StorageNodeClient> clients = new ConcurrentHashMap<>();
+  private final Map<String, StorageNodeApi> clients = new ConcurrentHashMap<>();
+  private final LocalNodes localNodes;
   private final Object changes = new Object();
   private volatile View view;
 
-  RingMembership(KvConfig config, RingStore store, TenantCache tenants) {
+  RingMembership(KvConfig config, RingStore store, TenantCache tenants, LocalNodes localNodes) {
     this.config = config;
+    this.localNodes = localNodes;
     this.store = store;
     this.tenants = tenants;
     refresh();
@@ -116,8 +120,8 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
     }
   }
 
-  StorageNodeClient client(String nodeId) {
-    StorageNodeClient client = clients.get(nodeId);
+  StorageNodeApi client(String nodeId) {
+    StorageNodeApi client = clients.get(nodeId);
     if (client != null) {
       return client;
     }
@@ -126,7 +130,8 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
       throw new SynodException(ErrorCode.UNAVAILABLE, null, "storage node " + nodeId
           + " is not on the ring");
     }
-    return clients.computeIfAbsent(nodeId, id -> new StorageNodeClient(id, address));
+    return clients.computeIfAbsent(nodeId, id -> localNodes.client(id, address)
+        .orElseGet(() -> new StorageNodeClient(id, address)));
   }
 
   @Override
@@ -149,7 +154,8 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
         throw new SynodException(ErrorCode.ALREADY_EXISTS, "node_id", "storage node "
             + node.id() + " is already on the ring");
       }
-      try (StorageNodeClient probe = new StorageNodeClient(node.id(), node.address())) {
+      try (StorageNodeApi probe = localNodes.client(node.id(), node.address())
+          .orElseGet(() -> new StorageNodeClient(node.id(), node.address()))) {
         String answered = probe.info().nodeId();
         if (!answered.equals(node.id())) {
           throw SynodException.invalid("node_id", "the node at " + node.address() + " says it is '"
@@ -334,7 +340,7 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
 
   @Override
   public void close() {
-    clients.values().forEach(StorageNodeClient::close);
+    clients.values().forEach(StorageNodeApi::close);
     clients.clear();
   }
 }

@@ -42,7 +42,7 @@ import java.util.function.Function;
  * dials again, and fails calls fast meanwhile. A node back from a restart should serve again at
  * once: see {@code reconnectSoon}.
  */
-public final class StorageNodeClient implements AutoCloseable {
+public final class StorageNodeClient implements StorageNodeApi {
   /** The least time between two dials that calls ask for while the node is unreachable. */
   public static final Duration RECONNECT_INTERVAL_MIN = Duration.ofMillis(200);
   /** How long {@link #info()} waits for the node. */
@@ -67,6 +67,8 @@ public final class StorageNodeClient implements AutoCloseable {
     this.channel = NettyChannelBuilder.forTarget(address)
         .usePlaintext()
         .maxInboundMessageSize(StorageNode.MESSAGE_BYTES_MAX)
+        // Answers are handed to futures that do nothing slow: complete them on the network thread.
+        .directExecutor()
         .build();
     this.async = StorageNodeGrpc.newStub(channel);
     this.blocking = StorageNodeGrpc.newBlockingStub(channel);

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.synod.api.kv.KvService;
 import io.synod.kv.idempotency.IdempotencyStore;
 import io.synod.kv.idempotency.JdbcIdempotencyStore;
+import io.synod.kv.node.LocalNodes;
 import io.synod.kv.node.StorageNode;
 import io.synod.kv.node.StorageNodeConfig;
 import io.synod.kv.tenant.JdbcTenantStore;
@@ -34,10 +35,14 @@ final class KvCluster implements AutoCloseable {
   private final Map<String, StorageNode> nodes = new LinkedHashMap<>();
   private final Map<String, KvCoordinator> coordinators = new LinkedHashMap<>();
   private final Map<String, SimpleMeterRegistry> registries = new LinkedHashMap<>();
+  private final LocalNodes local;
+  private final boolean direct;
 
-  KvCluster(Path dir, Duration refresh) {
+  KvCluster(Path dir, Duration refresh, boolean callNodesDirectly) {
     this.dir = dir;
     this.refresh = refresh;
+    this.local = callNodesDirectly ? LocalNodes.create() : LocalNodes.none();
+    this.direct = callNodesDirectly;
     metadata.setURL("jdbc:h2:" + dir.resolve("meta") + ";DB_CLOSE_DELAY=-1");
     tenantStore = new JdbcTenantStore(metadata);
     ringStore = new TenantStoreRing(tenantStore);
@@ -46,7 +51,12 @@ final class KvCluster implements AutoCloseable {
 
   /** Starts storage nodes n1..n{count} and puts them on the ring. */
   static KvCluster start(Path dir, int count) {
-    KvCluster cluster = new KvCluster(dir, Duration.ofMillis(100));
+    return start(dir, count, false);
+  }
+
+  /** As {@link #start(Path, int)}; with {@code callNodesDirectly}, as a server's own nodes are. */
+  static KvCluster start(Path dir, int count, boolean callNodesDirectly) {
+    KvCluster cluster = new KvCluster(dir, Duration.ofMillis(100), callNodesDirectly);
     for (int i = 1; i <= count; i++) {
       cluster.startNode("n" + i);
     }
@@ -62,6 +72,9 @@ final class KvCluster implements AutoCloseable {
     StorageNode node = StorageNode.start(config);
     configs.put(id, config.withPort(node.port())); // a restart comes back on the same port
     nodes.put(id, node);
+    if (direct) {
+      local.register(node);
+    }
     return node;
   }
 
@@ -80,7 +93,7 @@ final class KvCluster implements AutoCloseable {
       RingMembership ring = (RingMembership) c.membership();
       while (true) {
         try {
-          ring.client(id).info(Duration.ofSeconds(1));
+          ring.client(id).info();
           break;
         } catch (RuntimeException e) {
           if (System.nanoTime() - until > 0) {
@@ -114,7 +127,7 @@ final class KvCluster implements AutoCloseable {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       registries.put(k, registry);
       return new KvCoordinator(config, ringStore, new TenantCache(tenantStore, registry),
-          idempotency, registry, System::currentTimeMillis);
+          idempotency, registry, System::currentTimeMillis, local);
     });
   }
 
