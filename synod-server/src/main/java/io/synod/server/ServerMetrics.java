@@ -1,7 +1,7 @@
 package io.synod.server;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -16,6 +16,7 @@ import io.synod.api.CoordinationEvent;
 import io.synod.api.EventBus;
 import io.synod.core.lock.LockEffect;
 import io.synod.engine.SynodNode;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,17 +36,18 @@ import java.util.function.LongSupplier;
  * count only grows.
  */
 public final class ServerMetrics implements AutoCloseable {
-  /** Seconds: 1 ms to 60 s, roughly ×2.5 apart. */
-  private static final double[] SECONDS_BUCKETS = {
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  /** Histogram buckets: 1 ms to 60 s, roughly ×2.5 apart. */
+  static final Duration[] SECONDS_BUCKETS = java.util.stream.DoubleStream.of(
+          0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+      .mapToObj(s -> Duration.ofNanos((long) (s * 1e9))).toArray(Duration[]::new);
   /** Outcomes counted towards the failure rate: the last minute's, in 10 s slots. */
   private static final long RATE_WINDOW_MS = 60_000;
 
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Map<String, Counter> outcomes = new ConcurrentHashMap<>();
-  private final DistributionSummary duration;
-  private final DistributionSummary lockWait;
+  private final Timer duration;
+  private final Timer lockWait;
   private final AtomicLong deadlocks = new AtomicLong();
   private final SlidingRatio failureRate;
   private final SlidingRatio contentionRate;
@@ -59,12 +61,14 @@ public final class ServerMetrics implements AutoCloseable {
     this.clockMs = clockMs;
     this.failureRate = new SlidingRatio(RATE_WINDOW_MS, clockMs);
     this.contentionRate = new SlidingRatio(RATE_WINDOW_MS, clockMs);
-    this.duration = DistributionSummary.builder("coordination_transaction_duration_seconds")
+    // Timers, not distribution summaries: a summary's histogram rounds each value up to a whole
+    // number, which put every duration under a second in the 1 s bucket.
+    this.duration = Timer.builder("coordination_transaction_duration")
         .description("Time from a coordination's arrival to its outcome")
-        .baseUnit("seconds").serviceLevelObjectives(SECONDS_BUCKETS).register(registry);
-    this.lockWait = DistributionSummary.builder("coordination_lock_wait_time_seconds")
+        .serviceLevelObjectives(SECONDS_BUCKETS).register(registry);
+    this.lockWait = Timer.builder("coordination_lock_wait_time")
         .description("Time a lock request waited in its queue before its grant")
-        .baseUnit("seconds").serviceLevelObjectives(SECONDS_BUCKETS).register(registry);
+        .serviceLevelObjectives(SECONDS_BUCKETS).register(registry);
     Gauge.builder("coordination_transaction_failure_rate", failureRate, SlidingRatio::ratio)
         .description("Share of coordinations in the last minute that did not commit")
         .register(registry);
@@ -113,7 +117,7 @@ public final class ServerMetrics implements AutoCloseable {
     switch (event) {
       case CoordinationEvent.Completed c -> {
         outcome(c.success() ? "committed" : "aborted").increment();
-        duration.record(c.executionDurationMs() / 1000.0);
+        duration.record(Duration.ofMillis(c.executionDurationMs()));
         failureRate.add(!c.success());
       }
       case CoordinationEvent.Failed f -> {
@@ -145,9 +149,9 @@ public final class ServerMetrics implements AutoCloseable {
           Long queued = queuedAtMs.remove(g.requestId());
           if (queued == null) {
             contentionRate.add(false);
-            lockWait.record(0);
+            lockWait.record(Duration.ZERO);
           } else {
-            lockWait.record((now - queued) / 1000.0);
+            lockWait.record(Duration.ofMillis(now - queued));
           }
         }
         case LockEffect.TimedOut t -> queuedAtMs.remove(t.requestId());

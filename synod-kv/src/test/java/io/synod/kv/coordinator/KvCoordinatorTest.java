@@ -133,8 +133,7 @@ class KvCoordinatorTest {
     kv.read(KvRead.of("acme", "metrics"));
     assertThat(cluster.registry("c1").find("coordinator_requests").tag("operation", "read")
         .tag("outcome", "ok").counter()).isNotNull();
-    assertThat(cluster.registry("c1").find("coordinator_request_duration_seconds").summary())
-        .isNotNull();
+    assertThat(cluster.registry("c1").find("coordinator_request_duration").timer()).isNotNull();
     assertThat(cluster.counter("c1", "coordinator_cache_hits")).isPositive();
   }
 
