@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "Coordination for applications that write to more than one data store.",
     subcommands = {DemoCommand.class, ServeCommand.class, TxnCommand.class, SagaCommand.class,
-        ClusterCommand.class, LockCommand.class, BenchCommand.class,
+        ClusterCommand.class, LockCommand.class, KvCommand.class, BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -93,9 +93,13 @@ final class Output {
         out().println(pad(field.getKey(), width) + "  " + cell(field.getValue()));
       }
     }
+    boolean printed = tables.size() < node.size();
     for (Map.Entry<String, JsonNode> table : tables) {
-      out().println();
+      if (printed) { // a blank line between what came before and each table
+        out().println();
+      }
       rows(table.getValue());
+      printed = true;
     }
   }
 
@@ -131,6 +135,9 @@ final class Output {
     if (value == null || value.isNull()) {
       return "-";
     }
+    if (value.isObject()) { // a vector clock, say: its compact JSON
+      return value.isEmpty() ? "-" : value.toString();
+    }
     if (value.isArray()) {
       List<String> items = new ArrayList<>();
       value.forEach(item -> items.add(item.asText()));
@@ -142,6 +149,9 @@ final class Output {
   private static String column(JsonNode value) {
     if (value != null && value.isBoolean()) {
       return value.booleanValue() ? "*" : "";
+    }
+    if (value != null && value.isObject()) {
+      return cell(value);
     }
     return value == null || value.isNull() || value.asText().isEmpty() ? "-" : cell(value);
   }

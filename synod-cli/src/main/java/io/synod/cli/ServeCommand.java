@@ -64,6 +64,7 @@ final class ServeCommand implements Callable<Integer> {
     out.printf("  data  %s%n", settings.dataDir().toAbsolutePath());
     out.printf("  stores %s%n", settings.stores().stream().map(s -> s.name() + " (" + s.type()
         .name().toLowerCase(java.util.Locale.ROOT) + ")").toList());
+    out.printf("  kv    %s%n", describeKv(settings));
     out.flush();
     stopped.await();
     return 0;
@@ -75,6 +76,27 @@ final class ServeCommand implements Callable<Integer> {
     return settings.stores().stream().map(ServerConfig.Store::name).toList()
         .equals(java.util.List.of("bank_a", "bank_b"))
         && settings.stores().stream().allMatch(s -> s.jdbcUrl().startsWith(prefix));
+  }
+
+  /** The key-value store in a line: its storage nodes and default tenant, or that it is off. */
+  private static String describeKv(ServerConfig settings) {
+    ServerConfig.Kv kv = settings.kv();
+    if (!kv.enabled()) {
+      return "disabled";
+    }
+    java.util.List<String> parts = new java.util.ArrayList<>();
+    if (kv.embeddedNodes() > 0) {
+      parts.add(kv.embeddedNodes() + " embedded storage nodes");
+    }
+    if (!kv.storageNodes().isEmpty()) {
+      parts.add(kv.storageNodes().size() + " external storage nodes");
+    }
+    if (parts.isEmpty()) {
+      parts.add("no configured storage nodes");
+    }
+    parts.add(kv.defaultTenant().isEmpty() ? "no default tenant"
+        : "tenant '" + kv.defaultTenant() + "'");
+    return String.join(", ", parts) + " (/v1/kv, synod kv)";
   }
 
   private static String address(java.net.InetSocketAddress address) {

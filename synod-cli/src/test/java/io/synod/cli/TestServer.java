@@ -34,6 +34,14 @@ final class TestServer implements AutoCloseable {
   }
 
   static TestServer start(Path dir) throws Exception {
+    return start(dir, false);
+  }
+
+  /**
+   * As {@link #start(Path)}; with {@code kv}, the key-value store runs too with its defaults
+   * (three embedded storage nodes, tenant "default").
+   */
+  static TestServer start(Path dir, boolean kv) throws Exception {
     // A long lock timeout lets a test hold a row and keep a coordination preparing.
     String urlA = "jdbc:h2:file:" + dir.resolve("a").toAbsolutePath() + ";LOCK_TIMEOUT=20000";
     String urlB = "jdbc:h2:file:" + dir.resolve("b").toAbsolutePath() + ";LOCK_TIMEOUT=20000";
@@ -47,6 +55,12 @@ final class TestServer implements AutoCloseable {
         CoordinatorConfig.DEFAULTS, LockConfig.DEFAULTS, LockTable.Limits.DEFAULTS, 10_000,
         new ServerConfig.ApiLimits(1 << 20, Duration.ofHours(1)),
         new ServerConfig.Monitoring(true, false, 0.1, "", "text"));
+    if (kv) {
+      config = new ServerConfig(config.clusterId(), config.nodeId(), config.dataDir(),
+          config.listen(), config.stores(), config.peers(), config.coordinator(), config.locks(),
+          config.lockLimits(), config.snapshotEveryEntries(), config.limits(),
+          config.monitoring(), ServerConfig.Kv.defaults(config.nodeId(), config.dataDir()));
+    }
     SynodServer server = SynodServer.start(config);
     try {
       server.node().awaitLeadership(30, TimeUnit.SECONDS);

@@ -31,6 +31,11 @@ record Endpoint(String address, ManagedChannel channel, RemoteCoordination coord
     return new RemoteSagas(channel, callTimeout);
   }
 
+  /** The KeyValue calls over this endpoint's channel, each made once. */
+  RemoteKv kv() {
+    return new RemoteKv(channel, callTimeout);
+  }
+
   /** The Events service's unary calls over this endpoint's channel, each made once. */
   RemoteEvents events() {
     return new RemoteEvents(channel, callTimeout);

@@ -65,6 +65,7 @@ public final class SynodClient implements CoordinationService {
   private final RemoteSagaService sagas;
   private final RemoteDurableEventBus eventBus;
   private final RemoteChoreographyService choreography;
+  private final RemoteKvService kv;
   private volatile boolean closed;
 
   private SynodClient(Builder builder) {
@@ -83,6 +84,7 @@ public final class SynodClient implements CoordinationService {
     this.sagas = new RemoteSagaService(this, executor);
     this.eventBus = new RemoteDurableEventBus(this, endpoints, preferred::get, backoff, executor);
     this.choreography = new RemoteChoreographyService(this, executor);
+    this.kv = new RemoteKvService(this);
   }
 
   /** A client of the servers at {@code endpoints} ({@code host:port} of their gRPC API). */
@@ -178,6 +180,15 @@ public final class SynodClient implements CoordinationService {
    */
   public RemoteChoreographyService choreography() {
     return choreography;
+  }
+
+  /**
+   * The servers' replicated key-value store (spec 004) over the same connections. Every server
+   * serves it itself; a call moves on to the next server when one cannot be reached, but a
+   * consistency the replicas could not reach is reported at once (see {@code RemoteKvService}).
+   */
+  public io.synod.api.kv.KvService kv() {
+    return kv;
   }
 
   /** Members, leader, term and indexes of the group, as the answering server sees them. */

@@ -11,6 +11,7 @@ import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.synod.api.kv.KvService;
 import io.synod.api.spi.Participant;
 import io.synod.client.RemoteCoordination;
 import io.synod.engine.SynodNode;
@@ -24,11 +25,13 @@ import io.synod.server.grpc.ClusterGrpcService;
 import io.synod.server.grpc.CoordinationGrpcService;
 import io.synod.server.grpc.LockGrpcService;
 import io.synod.server.grpc.EventGrpcService;
+import io.synod.server.grpc.KvGrpcService;
 import io.synod.server.grpc.SagaGrpcService;
 import io.synod.server.grpc.TracingInterceptor;
 import io.synod.server.http.HttpApi;
 import io.synod.server.http.LockHttp;
 import io.synod.server.http.EventHttp;
+import io.synod.server.http.KvHttp;
 import io.synod.server.http.SagaHttp;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -46,8 +49,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A synod node serving its APIs: the node (log replica, coordinator, lock and saga drivers), the
- * gRPC server, the HTTP/JSON server, metrics and health. Started from a {@link ServerConfig};
- * closing it stops the APIs first, then the node, then the stores.
+ * key-value store ({@link KvRuntime}, unless disabled), the gRPC server, the HTTP/JSON server,
+ * metrics and health. Started from a {@link ServerConfig}; closing it stops the APIs first, then
+ * the key-value store, then the node, then the stores.
  */
 public final class SynodServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SynodServer.class);
@@ -60,6 +64,8 @@ public final class SynodServer implements AutoCloseable {
   private final SagaRouter sagas;
   private final EventRouter events;
   private final ServerMetrics metrics;
+  /** Null when the key-value store is disabled. */
+  private final KvRuntime kv;
   private final Server grpc;
   private final ExecutorService grpcExecutor;
   private final HttpApi http;
@@ -82,33 +88,52 @@ public final class SynodServer implements AutoCloseable {
     // A single node has no configured api_address; it shows the one it bound.
     Supplier<ClusterStatus> cluster = () -> ClusterGrpcService.status(node, config.clusterId(),
         apiAddresses.isEmpty() ? Map.of(node.id(), hostPort(grpcAddress())) : apiAddresses);
+    // The KV coordinator's meters go to the same registry, so /metrics shows them.
+    this.kv = config.kv().enabled() ? KvRuntime.start(config, metrics.registry()) : null;
+    KvService kvService = kv != null ? kv.service() : DisabledKv.INSTANCE;
     // Platform threads: a coordination runs on the call's thread, and its JDBC calls are cheaper
     // on platform threads than on virtual ones (see the Coordinator's pools).
     this.grpcExecutor = Executors.newCachedThreadPool(
         Thread.ofPlatform().daemon().name("synod-grpc-", 0).factory());
-    this.grpc = NettyServerBuilder
-        .forAddress(new InetSocketAddress(config.listen().host(), config.listen().grpcPort()))
-        .executor(grpcExecutor)
-        .maxInboundMessageSize(config.limits().maxRequestBytes())
-        .flowControlWindow(RemoteCoordination.FLOW_CONTROL_WINDOW)
-        .addService(ServerInterceptors.intercept(
-            new CoordinationGrpcService(router, node.events()), new CallContext(),
-            new TracingInterceptor(telemetry), new CallMetrics(metrics)))
-        .addService(ServerInterceptors.intercept(
-            new ClusterGrpcService(cluster),
-            new CallMetrics(metrics)))
-        .addService(ServerInterceptors.intercept(new LockGrpcService(locks), new CallContext(),
-            new TracingInterceptor(telemetry), new CallMetrics(metrics)))
-        .addService(ServerInterceptors.intercept(new SagaGrpcService(sagas), new CallContext(),
-            new TracingInterceptor(telemetry), new CallMetrics(metrics)))
-        .addService(ServerInterceptors.intercept(new EventGrpcService(events), new CallContext(),
-            new TracingInterceptor(telemetry), new CallMetrics(metrics)))
-        .addService(ProtoReflectionServiceV1.newInstance())
-        .build()
-        .start();
-    this.http = HttpApi.start(config.listen().host(), config.listen().httpPort(), router, cluster,
-        new Health(node, stores), metrics, telemetry, config.limits().maxRequestBytes(),
-        new LockHttp(locks), new SagaHttp(sagas), new EventHttp(events));
+    Server started = null;
+    try {
+      started = NettyServerBuilder
+          .forAddress(new InetSocketAddress(config.listen().host(), config.listen().grpcPort()))
+          .executor(grpcExecutor)
+          .maxInboundMessageSize(config.limits().maxRequestBytes())
+          .flowControlWindow(RemoteCoordination.FLOW_CONTROL_WINDOW)
+          .addService(ServerInterceptors.intercept(
+              new CoordinationGrpcService(router, node.events()), new CallContext(),
+              new TracingInterceptor(telemetry), new CallMetrics(metrics)))
+          .addService(ServerInterceptors.intercept(
+              new ClusterGrpcService(cluster),
+              new CallMetrics(metrics)))
+          .addService(ServerInterceptors.intercept(new LockGrpcService(locks), new CallContext(),
+              new TracingInterceptor(telemetry), new CallMetrics(metrics)))
+          .addService(ServerInterceptors.intercept(new SagaGrpcService(sagas), new CallContext(),
+              new TracingInterceptor(telemetry), new CallMetrics(metrics)))
+          .addService(ServerInterceptors.intercept(new EventGrpcService(events),
+              new CallContext(), new TracingInterceptor(telemetry), new CallMetrics(metrics)))
+          .addService(ServerInterceptors.intercept(new KvGrpcService(kvService),
+              new CallContext(), new TracingInterceptor(telemetry), new CallMetrics(metrics)))
+          .addService(ProtoReflectionServiceV1.newInstance())
+          .build()
+          .start();
+      this.grpc = started;
+      this.http = HttpApi.start(config.listen().host(), config.listen().httpPort(), router,
+          cluster, new Health(node, stores, kv == null ? null : kv::check), metrics, telemetry,
+          config.limits().maxRequestBytes(), new LockHttp(locks), new SagaHttp(sagas),
+          new EventHttp(events), new KvHttp(kvService));
+    } catch (IOException | RuntimeException e) {
+      if (started != null) {
+        started.shutdownNow();
+      }
+      grpcExecutor.shutdownNow();
+      if (kv != null) {
+        kv.close();
+      }
+      throw e;
+    }
   }
 
   /**
@@ -203,6 +228,9 @@ public final class SynodServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     grpcExecutor.shutdownNow();
+    if (kv != null) {
+      kv.close();
+    }
     forwarding.close();
     locks.close();
     metrics.close();

@@ -40,6 +40,26 @@ public final class LockTestServers {
     return server;
   }
 
+  /**
+   * A single node that leads, with free ports, no stores, and the key-value store with its
+   * defaults: three embedded storage nodes and tenant "default" under {@code dir/data}.
+   */
+  public static SynodServer withKv(Path dir, String clusterId) throws Exception {
+    ServerConfig base = config(clusterId, "n1", dir, new ServerConfig.Listen("127.0.0.1", 0, 0, 0),
+        List.of(), List.of());
+    SynodServer server = SynodServer.start(new ServerConfig(base.clusterId(), base.nodeId(),
+        base.dataDir(), base.listen(), base.stores(), base.peers(), base.coordinator(),
+        base.locks(), base.lockLimits(), base.snapshotEveryEntries(), base.limits(),
+        base.monitoring(), ServerConfig.Kv.defaults(base.nodeId(), base.dataDir())));
+    try {
+      server.node().awaitLeadership(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      server.close();
+      throw e;
+    }
+    return server;
+  }
+
   /** Three nodes of one group, each with its data under {@code dir/<id>}; a leader is elected. */
   public static List<SynodServer> cluster(Path dir) throws Exception {
     return cluster(dir, "locks3", List.of());

@@ -205,6 +205,17 @@ class SynodServerTest {
     }
   }
 
+  @Test
+  void aNodeWithTheKeyValueStoreDisabledRefusesItsCallsSayingSo() throws Exception {
+    HttpResponse<String> answer = get("/v1/kv/default/k");
+
+    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(412);
+    JsonNode error = JSON.readTree(answer.body()).get("error");
+    assertThat(error.get("code").asText()).isEqualTo("FAILED_PRECONDITION");
+    assertThat(error.get("message").asText()).contains("kv.enabled is false");
+    assertThat(JSON.readTree(get("/health/ready").body()).get("checks").has("kv")).isFalse();
+  }
+
   private static URI uri(String path) {
     var address = server.httpAddress();
     return URI.create("http://" + address.getHostString() + ":" + address.getPort() + path);

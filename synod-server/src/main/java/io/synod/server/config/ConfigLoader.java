@@ -9,12 +9,17 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.synod.api.SynodException;
+import io.synod.api.kv.KvService;
 import io.synod.core.lock.LockTable;
 import io.synod.engine.CoordinatorConfig;
 import io.synod.engine.lock.LockConfig;
+import io.synod.kv.coordinator.KvConfig;
+import io.synod.kv.tenant.TenantCache;
 import io.synod.server.config.ConfigSchema.Key;
 import io.synod.server.config.ConfigTree.Element;
 import io.synod.server.config.ServerConfig.ApiLimits;
+import io.synod.server.config.ServerConfig.Kv;
+import io.synod.server.config.ServerConfig.KvMetadata;
 import io.synod.server.config.ServerConfig.Listen;
 import io.synod.server.config.ServerConfig.Monitoring;
 import io.synod.server.config.ServerConfig.Peer;
@@ -116,6 +121,7 @@ public final class ConfigLoader {
       case "" -> "`" + EnvOverrides.PREFIX + key.envSuffix() + "`";
       case "stores" -> key.relativePath().equals("name") ? "none: it is the `<NAME>` below"
           : "`" + EnvOverrides.STORES + "<NAME>_" + key.envSuffix() + "`";
+      case "kv.storage_nodes" -> "`" + EnvOverrides.KV_STORAGE_NODES + "` (the whole list)";
       default -> "`" + EnvOverrides.CLUSTER_NODES + "` (the whole list)";
     };
   }
@@ -191,7 +197,7 @@ public final class ConfigLoader {
     ServerConfig config = new ServerConfig(tree.string("cluster_id"), nodeId, dataDir,
         listen(tree, peers, nodeId), stores(tree, dataDir), peers, coordinator(tree),
         locks(tree), lockLimits(tree), tree.integer("consensus.log_compaction_threshold"),
-        apiLimits(tree), monitoring(tree));
+        apiLimits(tree), monitoring(tree), kv(tree, nodeId, dataDir));
     config.logConfig(); // LogConfig's own rules, checked now rather than when the server starts
     return config;
   }
@@ -386,6 +392,93 @@ public final class ConfigLoader {
         tree.flag("monitoring.distributed_tracing_enabled"),
         tree.decimal("monitoring.trace_sampling_rate"), tree.string("monitoring.otlp_endpoint"),
         tree.string("monitoring.log_format"));
+  }
+
+  // ---- the key-value store ----
+
+  /**
+   * The {@code kv} block, checked whole even when the store is disabled: a mistake is reported
+   * now, not on the day someone enables it.
+   */
+  private static Kv kv(ConfigTree tree, String nodeId, Path dataDir) {
+    String coordinatorId = tree.string("kv.coordinator_id");
+    KvConfig coordinator = engineRecord(tree, Map.of(
+            "kv.coordinator_id", "kv.coordinator_id",
+            "kv.virtual_nodes", "kv.virtual_nodes",
+            "kv.write_timeout", "kv.write_timeout_seconds",
+            "kv.read_timeout", "kv.read_timeout_seconds",
+            "kv.tenant_cache_ttl", "kv.tenant_cache_ttl_seconds",
+            "kv.tenant_cache_size", "kv.tenant_cache_size",
+            "kv.idempotency_retention", "kv.idempotency_retention_seconds",
+            "kv.ring_refresh", "kv.ring_refresh_seconds"),
+        () -> new KvConfig(coordinatorId.isEmpty() ? nodeId : coordinatorId,
+            (int) tree.integer("kv.virtual_nodes"), tree.seconds("kv.write_timeout_seconds"),
+            tree.seconds("kv.read_timeout_seconds"), tree.flag("kv.repair_async"),
+            tree.seconds("kv.tenant_cache_ttl_seconds"), (int) tree.integer("kv.tenant_cache_size"),
+            tree.seconds("kv.idempotency_retention_seconds"),
+            tree.seconds("kv.ring_refresh_seconds")));
+    // The tenant cache's own bounds, checked now rather than when the server starts.
+    engineRecord(tree, Map.of(
+            "cache.tenant_config_ttl", "kv.tenant_cache_ttl_seconds",
+            "cache.max_size", "kv.tenant_cache_size"),
+        () -> new TenantCache.Config(coordinator.tenantCacheTtl(),
+            coordinator.tenantCacheSize(), TenantCache.Config.MISSING_TTL_DEFAULT));
+    List<KvService.StorageNodeInfo> external = kvStorageNodes(tree);
+    int embedded = (int) tree.integer("kv.embedded_nodes");
+    if (!tree.isSet("kv.embedded_nodes") && !external.isEmpty()) {
+      embedded = 0;
+    }
+    checkEmbeddedIdsFree(tree, nodeId, embedded, external);
+    return new Kv(tree.flag("kv.enabled"), coordinator, kvMetadata(tree, dataDir),
+        tree.string("kv.idempotency_redis_url"), embedded, external,
+        tree.string("kv.default_tenant"));
+  }
+
+  private static KvMetadata kvMetadata(ConfigTree tree, Path dataDir) {
+    String url = tree.string("kv.metadata.url");
+    int poolSize = (int) tree.integer("kv.metadata.pool_size");
+    if (!url.isEmpty()) {
+      return new KvMetadata(url, tree.string("kv.metadata.user"),
+          tree.string("kv.metadata.password"), poolSize);
+    }
+    for (String path : List.of("kv.metadata.user", "kv.metadata.password")) {
+      if (tree.isSet(path)) {
+        throw tree.fail(ConfigTree.display(path), "must be left out without kv.metadata.url: the "
+            + "default H2 database under data_dir/kv has its own user");
+      }
+    }
+    KvMetadata h2 = KvMetadata.h2(dataDir);
+    return new KvMetadata(h2.url(), h2.user(), h2.password(), poolSize);
+  }
+
+  private static List<KvService.StorageNodeInfo> kvStorageNodes(ConfigTree tree) {
+    Map<String, KvService.StorageNodeInfo> byId = new LinkedHashMap<>();
+    for (Element element : tree.list("kv.storage_nodes").orElse(List.of())) {
+      KvService.StorageNodeInfo node = new KvService.StorageNodeInfo(
+          tree.string(element, "kv.storage_nodes[].id"),
+          tree.string(element, "kv.storage_nodes[].address"));
+      if (byId.putIfAbsent(node.id(), node) != null) {
+        throw tree.fail(element.display() + ".id", "must be unique among kv.storage_nodes; got \""
+            + node.id() + "\" again");
+      }
+    }
+    return List.copyOf(byId.values());
+  }
+
+  /** An external node must not take the id of one of this server's embedded nodes. */
+  private static void checkEmbeddedIdsFree(ConfigTree tree, String nodeId, int embedded,
+      List<KvService.StorageNodeInfo> external) {
+    for (int i = 0; i < external.size(); i++) {
+      String id = external.get(i).id();
+      for (int n = 1; n <= embedded; n++) {
+        if (id.equals(Kv.embeddedNodeId(nodeId, n))) {
+          throw tree.fail(ConfigTree.display("kv.storage_nodes") + "[" + i + "].id",
+              "must differ from the ids of this server's embedded nodes ("
+              + Kv.embeddedNodeId(nodeId, 1) + " to " + Kv.embeddedNodeId(nodeId, embedded)
+              + "); got \"" + id + "\"");
+        }
+      }
+    }
   }
 
   /**

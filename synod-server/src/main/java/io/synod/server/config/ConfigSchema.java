@@ -33,6 +33,10 @@ final class ConfigSchema {
       "rediss?://([^\\s@/]+@)?[^\\s:/@]+:\\d{1,5}(/\\d{1,2})?/?";
   private static final String ID = "[a-z0-9-]{1,32}";
   private static final String ID_RULE = "must be 1 to 32 lower-case letters, digits or '-'";
+  /** A tenant, storage node or KV coordinator id, as {@code io.synod.api.kv.Tenant} checks it. */
+  private static final String KV_ID = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}";
+  private static final String KV_ID_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting "
+      + "with a letter or digit";
 
   /** The type of a scalar key, and how a value of the wrong type is reported. */
   enum Type {
@@ -144,7 +148,36 @@ final class ConfigSchema {
               && ((BigDecimal) v).compareTo(BigDecimal.ONE) <= 0),
       text("monitoring.otlp_endpoint", "", "|https?://[^\\s/:]+:\\d{1,5}/?",
           "must be empty (no export) or http(s)://host:port"),
-      text("monitoring.log_format", "json", "json|text", "must be json or text"));
+      text("monitoring.log_format", "json", "json|text", "must be json or text"),
+      flag("kv.enabled"),
+      new Key("kv.coordinator_id", Type.STRING, "", "must be empty (the node_id) or "
+          + KV_ID_RULE, value -> Pattern.matches("|" + KV_ID, (String) value), "the `node_id`"),
+      integer("kv.virtual_nodes", 150, 1, 10_000),
+      seconds("kv.write_timeout_seconds", 5, null),
+      seconds("kv.read_timeout_seconds", 3, null),
+      flag("kv.repair_async"),
+      seconds("kv.ring_refresh_seconds", 30, null),
+      seconds("kv.tenant_cache_ttl_seconds", 300, "must be more than 0 and at most 3600 seconds"),
+      integer("kv.tenant_cache_size", 10_000, 1, 10_000_000),
+      seconds("kv.idempotency_retention_seconds", 86_400,
+          "must be more than 0 and at most 2592000 seconds (30 days)"),
+      new Key("kv.metadata.url", Type.STRING, "", "must be empty (the default H2 database) or a "
+          + "JDBC URL of PostgreSQL (jdbc:postgresql:...) or H2 (jdbc:h2:...)",
+          value -> Pattern.matches("|jdbc:(postgresql|h2):\\S+", (String) value),
+          "an H2 database at `<data_dir>/kv/metadata`"),
+      text("kv.metadata.user", "", null, "any string; only with url"),
+      text("kv.metadata.password", "", null, "any string; only with url; never printed"),
+      integer("kv.metadata.pool_size", 10, 1, 1000),
+      text("kv.idempotency_redis_url", "", "|" + REDIS_URL, "must be empty (idempotency keys in "
+          + "the metadata database) or redis://host:port or redis://host:port/db (rediss:// for "
+          + "TLS)"),
+      new Key("kv.embedded_nodes", Type.INTEGER, 3L, "must be 0 to 16",
+          value -> (Long) value >= 0 && (Long) value <= 16,
+          "`3`, or `0` when `storage_nodes` are given"),
+      text("kv.storage_nodes[].id", null, KV_ID, "must be " + KV_ID_RULE),
+      address("kv.storage_nodes[].address"),
+      text("kv.default_tenant", "default", "|" + KV_ID, "must be empty (none) or a tenant id: "
+          + KV_ID_RULE));
 
   private static final Map<String, Key> BY_PATH = new LinkedHashMap<>();
 

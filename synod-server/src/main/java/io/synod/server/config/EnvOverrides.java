@@ -28,7 +28,9 @@ import java.util.regex.Pattern;
  *   <li>a key of a store defined in the file: {@code SYNOD_STORES_<NAME>_<KEY>}
  *       ({@code SYNOD_STORES_ORDERS_PASSWORD});
  *   <li>the whole of {@code consensus.cluster_nodes}: {@code SYNOD_CONSENSUS_CLUSTER_NODES} as
- *       {@code id=raft_host:port/api_host:port} entries separated by commas.
+ *       {@code id=raft_host:port/api_host:port} entries separated by commas;
+ *   <li>the whole of {@code kv.storage_nodes}: {@code SYNOD_KV_STORAGE_NODES} as {@code
+ *       id=host:port} entries separated by commas.
  * </ul>
  *
  * <p>Any other {@code SYNOD_} variable is an error, so that a typo is not ignored, except the
@@ -41,8 +43,10 @@ final class EnvOverrides {
   static final String PREFIX = "SYNOD_";
   static final String CLUSTER_NODES = "SYNOD_CONSENSUS_CLUSTER_NODES";
   static final String STORES = "SYNOD_STORES_";
+  static final String KV_STORAGE_NODES = "SYNOD_KV_STORAGE_NODES";
 
   private static final Pattern NODE = Pattern.compile("([^=]+)=([^/]+)/(.+)");
+  private static final Pattern STORAGE_NODE = Pattern.compile("([^=]+)=(.+)");
 
   private final ObjectNode settings;
   private final Map<String, String> variablesByKey = new HashMap<>();
@@ -75,6 +79,9 @@ final class EnvOverrides {
     } else if (variable.equals(CLUSTER_NODES)) {
       set(settings, "consensus.cluster_nodes", clusterNodes(variable, value));
       variablesByKey.put(ConfigTree.display("consensus.cluster_nodes"), variable);
+    } else if (variable.equals(KV_STORAGE_NODES)) {
+      set(settings, "kv.storage_nodes", storageNodes(variable, value));
+      variablesByKey.put(ConfigTree.display("kv.storage_nodes"), variable);
     } else if (variable.startsWith(STORES)) {
       applyToStore(variable, value);
     } else {
@@ -100,6 +107,22 @@ final class EnvOverrides {
           .put("id", matcher.group(1))
           .put("raft_address", matcher.group(2))
           .put("api_address", matcher.group(3));
+    }
+    return nodes;
+  }
+
+  private static ArrayNode storageNodes(String variable, String value) {
+    ArrayNode nodes = JsonNodeFactory.instance.arrayNode();
+    for (String entry : value.split(",")) {
+      if (entry.isBlank()) {
+        continue;
+      }
+      Matcher matcher = STORAGE_NODE.matcher(entry.trim());
+      if (!matcher.matches()) {
+        throw SynodException.invalid(variable, "each entry must be id=host:port, entries "
+            + "separated by ','; got \"" + entry.trim() + "\"");
+      }
+      nodes.addObject().put("id", matcher.group(1)).put("address", matcher.group(2));
     }
     return nodes;
   }

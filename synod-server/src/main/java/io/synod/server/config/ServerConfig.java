@@ -1,5 +1,6 @@
 package io.synod.server.config;
 
+import io.synod.api.kv.KvService;
 import io.synod.api.spi.Participant;
 import io.synod.core.lock.LockTable;
 import io.synod.engine.CoordinatorConfig;
@@ -11,6 +12,8 @@ import io.synod.engine.participant.PostgresParticipant;
 import io.synod.engine.saga.store.RedisSagaStore;
 import io.synod.engine.saga.store.SagaStore;
 import io.synod.engine.saga.store.SqlSagaStore;
+import io.synod.kv.coordinator.KvConfig;
+import io.synod.kv.tenant.TenantCache;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -40,6 +43,7 @@ import java.util.Set;
  * @param snapshotEveryEntries how often the log snapshots (spec: {@code log_compaction_threshold})
  * @param limits bounds of the APIs
  * @param monitoring metrics, tracing and logs
+ * @param kv the key-value store this node serves, or {@link Kv#enabled() disabled}
  */
 public record ServerConfig(
     String clusterId,
@@ -53,7 +57,8 @@ public record ServerConfig(
     LockTable.Limits lockLimits,
     long snapshotEveryEntries,
     ApiLimits limits,
-    Monitoring monitoring) {
+    Monitoring monitoring,
+    Kv kv) {
 
   public ServerConfig {
     Objects.requireNonNull(clusterId, "clusterId");
@@ -67,6 +72,20 @@ public record ServerConfig(
     Objects.requireNonNull(lockLimits, "lockLimits");
     Objects.requireNonNull(limits, "limits");
     Objects.requireNonNull(monitoring, "monitoring");
+    Objects.requireNonNull(kv, "kv");
+  }
+
+  /**
+   * A configuration without the key-value store ({@link Kv#disabled}): what programs that build
+   * their configuration in code got before the store existed. {@link ConfigLoader} enables it
+   * by default.
+   */
+  public ServerConfig(String clusterId, String nodeId, Path dataDir, Listen listen,
+      List<Store> stores, List<Peer> peers, CoordinatorConfig coordinator, LockConfig locks,
+      LockTable.Limits lockLimits, long snapshotEveryEntries, ApiLimits limits,
+      Monitoring monitoring) {
+    this(clusterId, nodeId, dataDir, listen, stores, peers, coordinator, locks, lockLimits,
+        snapshotEveryEntries, limits, monitoring, Kv.defaults(nodeId, dataDir).disabled());
   }
 
   /** Host and ports. Port 0 picks a free port (tests); the server prints what it bound. */
@@ -153,6 +172,122 @@ public record ServerConfig(
   public record Monitoring(boolean metricsEnabled, boolean tracingEnabled,
       double traceSamplingRate, String otlpEndpoint, String logFormat) {}
 
+  /**
+   * The key-value store (spec 004) as this node serves it: a stateless coordinator in front of
+   * storage nodes, with tenants and the ring's membership in a metadata database.
+   *
+   * @param enabled serve the KeyValue API; when false the API answers FAILED_PRECONDITION and
+   *     nothing below is opened
+   * @param coordinator the coordinator's settings; its id is the writer in vector clocks, so
+   *     every node sharing the storage nodes needs its own
+   * @param metadata the database of tenants, the ring and (without {@code idempotencyRedisUrl})
+   *     idempotency keys; nodes that serve the same keys must share it
+   * @param idempotencyRedisUrl where idempotency keys live instead of the metadata database
+   *     ({@code redis://host:port[/db]}); empty for the metadata database
+   * @param embeddedNodes storage nodes run inside this server, under {@code data_dir/kv}
+   * @param storageNodes storage nodes run elsewhere, put on the ring at start when missing
+   * @param defaultTenant a tenant created with the defaults at start when missing; empty: none
+   */
+  public record Kv(boolean enabled, KvConfig coordinator, KvMetadata metadata,
+      String idempotencyRedisUrl, int embeddedNodes, List<KvService.StorageNodeInfo> storageNodes,
+      String defaultTenant) {
+    /** The most storage nodes one server runs inside itself. */
+    public static final int EMBEDDED_NODES_MAX = 16;
+
+    public Kv {
+      Objects.requireNonNull(coordinator, "coordinator");
+      Objects.requireNonNull(metadata, "metadata");
+      Objects.requireNonNull(idempotencyRedisUrl, "idempotencyRedisUrl");
+      storageNodes = List.copyOf(storageNodes);
+      Objects.requireNonNull(defaultTenant, "defaultTenant");
+      if (embeddedNodes < 0 || embeddedNodes > EMBEDDED_NODES_MAX) {
+        throw new IllegalArgumentException("embeddedNodes must be 0 to " + EMBEDDED_NODES_MAX
+            + "; got " + embeddedNodes);
+      }
+    }
+
+    /**
+     * The defaults of a node: enabled, spec 004's coordinator settings under the node's id, an H2
+     * metadata database and three storage nodes under {@code dataDir/kv}, tenant "default".
+     */
+    public static Kv defaults(String nodeId, Path dataDir) {
+      return new Kv(true, KvConfig.defaults(nodeId), KvMetadata.h2(dataDir), "", 3, List.of(),
+          "default");
+    }
+
+    /** The same settings with the store switched off. */
+    public Kv disabled() {
+      return new Kv(false, coordinator, metadata, idempotencyRedisUrl, embeddedNodes,
+          storageNodes, defaultTenant);
+    }
+
+    /**
+     * The ring id of this server's {@code index}-th embedded storage node (from 1): prefixed with
+     * the node id, so that the embedded nodes of servers sharing a ring never collide.
+     */
+    public static String embeddedNodeId(String nodeId, int index) {
+      return nodeId + "-kv" + index;
+    }
+
+    /** Where an embedded storage node keeps its RocksDB. */
+    public static Path embeddedNodeDir(Path dataDir, String embeddedNodeId) {
+      return dataDir.resolve("kv").resolve(embeddedNodeId);
+    }
+
+    /**
+     * The tenant cache's settings: the coordinator's TTL and size; a missing tenant is
+     * remembered for {@link TenantCache.Config#MISSING_TTL_DEFAULT}.
+     */
+    public TenantCache.Config tenantCache() {
+      return new TenantCache.Config(coordinator.tenantCacheTtl(), coordinator.tenantCacheSize(),
+          TenantCache.Config.MISSING_TTL_DEFAULT);
+    }
+
+    /** The Redis URL as a {@link URI}; only when {@link #idempotencyRedisUrl} is set. */
+    public URI idempotencyRedisUri() {
+      return URI.create(idempotencyRedisUrl);
+    }
+
+    @Override
+    public String toString() {
+      return "Kv[enabled=" + enabled + ", coordinator=" + coordinator + ", metadata=" + metadata
+          + ", idempotencyRedisUrl=" + idempotencyRedisUrl.replaceFirst("^(rediss?://)[^@/]*@",
+          "$1***@") + ", embeddedNodes=" + embeddedNodes + ", storageNodes=" + storageNodes
+          + ", defaultTenant=" + defaultTenant + "]";
+    }
+  }
+
+  /**
+   * The key-value store's metadata database: PostgreSQL, or H2 for a single server. The password
+   * is never printed.
+   *
+   * @param url its JDBC URL
+   * @param poolSize the most connections this node opens to it (and to Redis, when idempotency
+   *     keys live there)
+   */
+  public record KvMetadata(String url, String user, String password, int poolSize) {
+    public KvMetadata {
+      Objects.requireNonNull(url, "url");
+      Objects.requireNonNull(user, "user");
+      Objects.requireNonNull(password, "password");
+      if (poolSize < 1) {
+        throw new IllegalArgumentException("poolSize must be at least 1; got " + poolSize);
+      }
+    }
+
+    /** The default: an H2 file database at {@code dataDir/kv/metadata}, user sa, 10 connections. */
+    public static KvMetadata h2(Path dataDir) {
+      return new KvMetadata("jdbc:h2:file:" + dataDir.resolve("kv").resolve("metadata"), "sa", "",
+          10);
+    }
+
+    @Override
+    public String toString() {
+      return "KvMetadata[url=" + url + ", user=" + user + ", password="
+          + (password.isEmpty() ? "" : "***") + ", poolSize=" + poolSize + "]";
+    }
+  }
+
   /** True when this node is one of a group of several. */
   public boolean clustered() {
     return peers.size() > 1;
@@ -180,7 +315,7 @@ public record ServerConfig(
   public ServerConfig withRaftPort(int port) {
     return new ServerConfig(clusterId, nodeId, dataDir,
         new Listen(listen.host(), listen.httpPort(), listen.grpcPort(), port), stores, peers,
-        coordinator, locks, lockLimits, snapshotEveryEntries, limits, monitoring);
+        coordinator, locks, lockLimits, snapshotEveryEntries, limits, monitoring, kv);
   }
 
   /**

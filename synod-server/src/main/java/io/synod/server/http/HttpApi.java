@@ -24,6 +24,10 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
@@ -31,11 +35,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP/JSON API, for curl and browsers: the coordination, lock and saga operations under
- * {@code /v1/} (locks in {@link LockHttp}, sagas in {@link SagaHttp}, events and choreographies
- * in {@link EventHttp}), the cluster's status, {@code /metrics} for Prometheus, {@code
- * /health/live} and {@code /health/ready} for probes, and the OpenAPI document at {@code
- * /openapi.yaml}.
+ * The HTTP/JSON API, for curl and browsers: the coordination, lock, saga and key-value operations
+ * under {@code /v1/} (locks in {@link LockHttp}, sagas in {@link SagaHttp}, events and
+ * choreographies in {@link EventHttp}, the key-value store in {@link KvHttp}), the cluster's
+ * status, {@code /metrics} for Prometheus, {@code /health/live} and {@code /health/ready} for
+ * probes, and the OpenAPI document at {@code /openapi.yaml}.
  *
  * <p>Errors are JSON, {@code {"error": {"code", "field", "message"}}}, with the HTTP status that
  * matches the gRPC code of the same failure. A request the server refuses leaves nothing behind,
@@ -76,10 +80,11 @@ public final class HttpApi implements AutoCloseable {
   private final LockHttp locks;
   private final SagaHttp sagas;
   private final EventHttp events;
+  private final KvHttp kv;
 
   private HttpApi(HttpServer server, LeaderRouter router, Supplier<ClusterStatus> cluster,
       Health health, ServerMetrics metrics, Telemetry telemetry, int maxRequestBytes,
-      LockHttp locks, SagaHttp sagas, EventHttp events) throws IOException {
+      LockHttp locks, SagaHttp sagas, EventHttp events, KvHttp kv) throws IOException {
     this.server = server;
     this.json = JsonMapper.builder()
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -97,6 +102,7 @@ public final class HttpApi implements AutoCloseable {
     this.locks = locks;
     this.sagas = sagas;
     this.events = events;
+    this.kv = kv;
     server.setExecutor(executor);
     server.createContext("/", this::handle);
   }
@@ -104,10 +110,11 @@ public final class HttpApi implements AutoCloseable {
   /** Binds {@code host:port} (0 for any free port) and starts serving. */
   public static HttpApi start(String host, int port, LeaderRouter router,
       Supplier<ClusterStatus> cluster, Health health, ServerMetrics metrics, Telemetry telemetry,
-      int maxRequestBytes, LockHttp locks, SagaHttp sagas, EventHttp events) throws IOException {
+      int maxRequestBytes, LockHttp locks, SagaHttp sagas, EventHttp events, KvHttp kv)
+      throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 256);
     HttpApi api = new HttpApi(server, router, cluster, health, metrics, telemetry,
-        maxRequestBytes, locks, sagas, events);
+        maxRequestBytes, locks, sagas, events, kv);
     server.start();
     return api;
   }
@@ -183,6 +190,8 @@ public final class HttpApi implements AutoCloseable {
               request::allow, request::bodyOrMissing, request.idempotencyKey(), request::query))
           : EventHttp.handles(path) ? sendJson(request.exchange, 200, events.answer(method, path,
               request::allow, request::bodyOrMissing, request::query))
+          : KvHttp.handles(path) ? sendJson(request.exchange, 200, kv.answer(method, path,
+              request::allow, request::bodyOrMissing, request.idempotencyKey(), request::params))
           : coordinationById(request);
     };
   }
@@ -331,6 +340,9 @@ public final class HttpApi implements AutoCloseable {
       if (EventHttp.handles(path)) {
         return EventHttp.route(path);
       }
+      if (KvHttp.handles(path)) {
+        return KvHttp.route(path);
+      }
       return switch (path) {
         case "/health/live", "/health/ready", "/metrics", "/openapi.yaml", "/v1/openapi.yaml",
             "/v1/cluster", COORDINATIONS -> path;
@@ -363,6 +375,38 @@ public final class HttpApi implements AutoCloseable {
         throw SynodException.invalid(key, "unknown query parameter; known: " + name);
       }
       return null;
+    }
+
+    /**
+     * The query parameters, each decoded; a parameter not in {@code known}, or given twice, is
+     * refused naming it.
+     */
+    Map<String, String> params(Set<String> known) {
+      Map<String, String> params = new LinkedHashMap<>();
+      String query = exchange.getRequestURI().getRawQuery();
+      if (query == null || query.isEmpty()) {
+        return params;
+      }
+      for (String pair : query.split("&")) {
+        int eq = pair.indexOf('=');
+        String key = decodeParam(eq < 0 ? pair : pair.substring(0, eq), "query");
+        if (!known.contains(key)) {
+          throw SynodException.invalid(key, "unknown query parameter; known here: "
+              + (known.isEmpty() ? "none" : String.join(", ", new TreeSet<>(known))));
+        }
+        if (params.put(key, eq < 0 ? "" : decodeParam(pair.substring(eq + 1), key)) != null) {
+          throw SynodException.invalid(key, "is given twice in the query");
+        }
+      }
+      return params;
+    }
+
+    private static String decodeParam(String raw, String field) {
+      try {
+        return decode(raw);
+      } catch (IllegalArgumentException e) {
+        throw SynodException.invalid(field, "is not validly percent-encoded: " + e.getMessage());
+      }
     }
 
     JsonNode body() throws IOException {

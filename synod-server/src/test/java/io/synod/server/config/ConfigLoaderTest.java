@@ -5,10 +5,14 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.synod.api.ErrorCode;
 import io.synod.api.SynodException;
+import io.synod.api.kv.KvService.StorageNodeInfo;
 import io.synod.core.lock.LockTable;
 import io.synod.engine.CoordinatorConfig;
 import io.synod.engine.lock.LockConfig;
+import io.synod.kv.coordinator.KvConfig;
 import io.synod.server.config.ServerConfig.ApiLimits;
+import io.synod.server.config.ServerConfig.Kv;
+import io.synod.server.config.ServerConfig.KvMetadata;
 import io.synod.server.config.ServerConfig.Listen;
 import io.synod.server.config.ServerConfig.Monitoring;
 import io.synod.server.config.ServerConfig.Peer;
@@ -69,6 +73,10 @@ class ConfigLoaderTest {
     assertThat(config.limits()).isEqualTo(new ApiLimits(1 << 20, Duration.ofHours(1)));
     assertThat(config.monitoring()).isEqualTo(new Monitoring(true, true, 0.1, "", "json"));
     assertThat(config.logConfig().peers()).isEqualTo(Map.of("n1", "127.0.0.1:7770"));
+    assertThat(config.kv()).isEqualTo(new Kv(true, KvConfig.defaults("n1"),
+        new KvMetadata("jdbc:h2:file:" + dataDir.resolve("kv/metadata"), "sa", "", 10), "", 3,
+        List.of(), "default"));
+    assertThat(config.kv()).isEqualTo(Kv.defaults("n1", dataDir));
   }
 
   @Test
@@ -135,6 +143,28 @@ class ConfigLoaderTest {
             trace_sampling_rate: 0.25
             otlp_endpoint: http://otel:4317
             log_format: text
+          kv:
+            enabled: false
+            coordinator_id: coord-2
+            virtual_nodes: 64
+            write_timeout_seconds: 2
+            read_timeout_seconds: 1.5
+            repair_async: false
+            ring_refresh_seconds: 10
+            tenant_cache_ttl_seconds: 60
+            tenant_cache_size: 500
+            idempotency_retention_seconds: 3600
+            metadata:
+              url: jdbc:postgresql://meta:5432/kv
+              user: kv
+              password: meta-secret
+              pool_size: 20
+            idempotency_redis_url: redis://cache:6379/1
+            embedded_nodes: 1
+            storage_nodes:
+              - {id: s1, address: "10.0.1.1:7800"}
+              - {id: s2, address: "10.0.1.2:7800"}
+            default_tenant: ""
         """.formatted(dir.resolve("node2/../n2")), Map.of());
 
     CoordinatorConfig defaults = CoordinatorConfig.DEFAULTS;
@@ -157,7 +187,12 @@ class ConfigLoaderTest {
         LockTable.Limits.DEFAULTS.withEscalationThreshold(500),
         5000,
         new ApiLimits(2 << 20, Duration.ofHours(2)),
-        new Monitoring(false, false, 0.25, "http://otel:4317", "text")));
+        new Monitoring(false, false, 0.25, "http://otel:4317", "text"),
+        new Kv(false, new KvConfig("coord-2", 64, Duration.ofSeconds(2), Duration.ofMillis(1500),
+            false, Duration.ofMinutes(1), 500, Duration.ofHours(1), Duration.ofSeconds(10)),
+            new KvMetadata("jdbc:postgresql://meta:5432/kv", "kv", "meta-secret", 20),
+            "redis://cache:6379/1", 1, List.of(new StorageNodeInfo("s1", "10.0.1.1:7800"),
+                new StorageNodeInfo("s2", "10.0.1.2:7800")), "")));
   }
 
   @Test
@@ -194,6 +229,60 @@ class ConfigLoaderTest {
     assertThat(config.monitoring().metricsEnabled()).isFalse();
     assertThat(config.stores()).containsExactly(new Store("orders", StoreType.POSTGRESQL,
         "jdbc:postgresql://db/orders", "", "from-env", 7));
+  }
+
+  @Test
+  void kvVariablesOverrideTheFile() throws IOException {
+    ServerConfig config = load("""
+        coordination_service:
+          kv:
+            write_timeout_seconds: 9
+            metadata:
+              url: jdbc:postgresql://meta/kv
+              user: kv
+        """, Map.of(
+            "SYNOD_KV_WRITE_TIMEOUT_SECONDS", "4",
+            "SYNOD_KV_COORDINATOR_ID", "c7",
+            "SYNOD_KV_REPAIR_ASYNC", "false",
+            "SYNOD_KV_METADATA_PASSWORD", "from-env",
+            "SYNOD_KV_IDEMPOTENCY_REDIS_URL", "redis://:pw@cache:6379",
+            "SYNOD_KV_STORAGE_NODES", "s1=10.0.0.1:7800, s2=10.0.0.2:7800",
+            "SYNOD_KV_DEFAULT_TENANT", ""));
+
+    Kv kv = config.kv();
+    assertThat(kv.coordinator().writeTimeout()).isEqualTo(Duration.ofSeconds(4));
+    assertThat(kv.coordinator().coordinatorId()).isEqualTo("c7");
+    assertThat(kv.coordinator().repairAsync()).isFalse();
+    assertThat(kv.metadata()).isEqualTo(new KvMetadata("jdbc:postgresql://meta/kv", "kv",
+        "from-env", 10));
+    assertThat(kv.idempotencyRedisUri().getUserInfo()).isEqualTo(":pw");
+    assertThat(kv.storageNodes()).containsExactly(new StorageNodeInfo("s1", "10.0.0.1:7800"),
+        new StorageNodeInfo("s2", "10.0.0.2:7800"));
+    assertThat(kv.embeddedNodes()).as("storage nodes given: none embedded").isZero();
+    assertThat(kv.defaultTenant()).isEmpty();
+    assertThat(config.toString()).doesNotContain("from-env").doesNotContain(":pw@");
+  }
+
+  @Test
+  void embeddedNodesSetBesideStorageNodesAreKept() throws IOException {
+    ServerConfig config = load("""
+        coordination_service:
+          node_id: a
+          kv:
+            embedded_nodes: 2
+            storage_nodes: [{id: a-kv3, address: "h:1"}]
+        """, Map.of());
+
+    assertThat(config.kv().embeddedNodes()).isEqualTo(2);
+    assertThat(config.kv().coordinator().coordinatorId()).isEqualTo("a");
+    assertThat(error("""
+        coordination_service:
+          node_id: a
+          kv:
+            embedded_nodes: 2
+            storage_nodes: [{id: x, address: "h:1"}, {id: a-kv2, address: "h:2"}]
+        """, Map.of())).isEqualTo("coordination_service.kv.storage_nodes[1].id: must differ "
+        + "from the ids of this server's embedded nodes (a-kv1 to a-kv2); got \"a-kv2\"");
   }
 
   @Test
@@ -434,7 +523,58 @@ class ConfigLoaderTest {
             "coordination_service.monitoring.otlp_endpoint: must be empty (no export) or "
                 + "http(s)://host:port; got \"otel:4317\""),
         Arguments.of("monitoring: {log_format: xml}",
-            "coordination_service.monitoring.log_format: must be json or text; got \"xml\""));
+            "coordination_service.monitoring.log_format: must be json or text; got \"xml\""),
+        Arguments.of("kv: {enabled: sometimes}",
+            "coordination_service.kv.enabled: must be true or false; got \"sometimes\""),
+        Arguments.of("kv: {coordinator_id: \"c 1\"}",
+            "coordination_service.kv.coordinator_id: must be empty (the node_id) or 1 to 64 "
+                + "letters, digits, '.', '_' or '-', starting with a letter or digit; got \"c 1\""),
+        Arguments.of("kv: {virtual_nodes: 0}",
+            "coordination_service.kv.virtual_nodes: must be 1 to 10000; got 0"),
+        Arguments.of("kv: {write_timeout_seconds: 0}",
+            "coordination_service.kv.write_timeout_seconds: must be a number of seconds greater "
+                + "than 0 and at most 31536000 (a year); got 0"),
+        Arguments.of("kv: {tenant_cache_ttl_seconds: 7200}",
+            "coordination_service.kv.tenant_cache_ttl_seconds: must be more than 0 and at most "
+                + "3600 s (was 7200 s)"),
+        Arguments.of("kv: {idempotency_retention_seconds: 3000000}",
+            "coordination_service.kv.idempotency_retention_seconds: must be at most 30 days "
+                + "(was 3000000 s)"),
+        Arguments.of("kv: {tenant_cache_size: 0}",
+            "coordination_service.kv.tenant_cache_size: must be 1 to 10000000; got 0"),
+        Arguments.of("kv: {metadata: {url: \"jdbc:mysql://db/kv\"}}",
+            "coordination_service.kv.metadata.url: must be empty (the default H2 database) or a "
+                + "JDBC URL of PostgreSQL (jdbc:postgresql:...) or H2 (jdbc:h2:...); "
+                + "got \"jdbc:mysql://db/kv\""),
+        Arguments.of("kv: {metadata: {password: secret}}",
+            "coordination_service.kv.metadata.password: must be left out without "
+                + "kv.metadata.url: the default H2 database under data_dir/kv has its own user"),
+        Arguments.of("kv: {metadata: {pool_size: 0}}",
+            "coordination_service.kv.metadata.pool_size: must be 1 to 1000; got 0"),
+        Arguments.of("kv: {idempotency_redis_url: \"cache:6379\"}",
+            "coordination_service.kv.idempotency_redis_url: must be empty (idempotency keys in "
+                + "the metadata database) or redis://host:port or redis://host:port/db "
+                + "(rediss:// for TLS); got \"cache:6379\""),
+        Arguments.of("kv: {embedded_nodes: 17}",
+            "coordination_service.kv.embedded_nodes: must be 0 to 16; got 17"),
+        Arguments.of("kv: {storage_nodes: [{id: s1}]}",
+            "coordination_service.kv.storage_nodes[0].address: is required"),
+        Arguments.of("kv: {storage_nodes: [{id: s1, address: \"h\"}]}",
+            "coordination_service.kv.storage_nodes[0].address: must be host:port with a port of "
+                + "1 to 65535; got \"h\""),
+        Arguments.of("kv: {storage_nodes: [{id: s1, address: \"h:1\"}, {id: s1, address: "
+                + "\"h:2\"}]}",
+            "coordination_service.kv.storage_nodes[1].id: must be unique among kv.storage_nodes; "
+                + "got \"s1\" again"),
+        Arguments.of("kv: {default_tenant: \"my tenant\"}",
+            "coordination_service.kv.default_tenant: must be empty (none) or a tenant id: 1 to 64 "
+                + "letters, digits, '.', '_' or '-', starting with a letter or digit; "
+                + "got \"my tenant\""),
+        Arguments.of("kv: {ring: 5}", "coordination_service.kv.ring: unknown key; known keys "
+            + "here: enabled, coordinator_id, virtual_nodes, write_timeout_seconds, "
+            + "read_timeout_seconds, repair_async, ring_refresh_seconds, tenant_cache_ttl_seconds, "
+            + "tenant_cache_size, idempotency_retention_seconds, metadata, idempotency_redis_url, "
+            + "embedded_nodes, storage_nodes, default_tenant"));
   }
 
   @ParameterizedTest
@@ -467,6 +607,15 @@ class ConfigLoaderTest {
         Arguments.of("SYNOD_CONSENSUS_CLUSTER_NODES", "n1=h1:7770/h1",
             "coordination_service.consensus.cluster_nodes[0].api_address: must be host:port "
                 + "with a port of 1 to 65535; got \"h1\" (from SYNOD_CONSENSUS_CLUSTER_NODES)"),
+        Arguments.of("SYNOD_KV_VIRTUAL_NODES", "many",
+            "coordination_service.kv.virtual_nodes: must be an integer; got \"many\" "
+                + "(from SYNOD_KV_VIRTUAL_NODES)"),
+        Arguments.of("SYNOD_KV_STORAGE_NODES", "s1@h:1",
+            "SYNOD_KV_STORAGE_NODES: each entry must be id=host:port, entries separated by ','; "
+                + "got \"s1@h:1\""),
+        Arguments.of("SYNOD_KV_STORAGE_NODES", "s1=h",
+            "coordination_service.kv.storage_nodes[0].address: must be host:port with a port of "
+                + "1 to 65535; got \"h\" (from SYNOD_KV_STORAGE_NODES)"),
         Arguments.of("SYNOD_CONSENSUS_CLUSTER_NODES", "n2=h2:7770/h2:7790",
             "coordination_service.node_id: must be one of the ids of consensus.cluster_nodes "
                 + "[n2]; got \"n1\""));
@@ -534,7 +683,9 @@ class ConfigLoaderTest {
       assertThat(table).contains("`coordination_service." + key.path() + "`");
     }
     assertThat(table).contains("`SYNOD_LISTEN_HTTP_PORT`")
-        .contains("`SYNOD_STORES_<NAME>_CONNECTION_POOL_MAX_CONNECTIONS`");
+        .contains("`SYNOD_STORES_<NAME>_CONNECTION_POOL_MAX_CONNECTIONS`")
+        .contains("`SYNOD_KV_WRITE_TIMEOUT_SECONDS`")
+        .contains("`SYNOD_KV_STORAGE_NODES` (the whole list)");
     assertThat(Files.readString(Path.of("../docs/configuration.md"))).contains(table);
   }
 
