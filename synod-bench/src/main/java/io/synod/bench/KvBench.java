@@ -259,11 +259,11 @@ final class KvBench implements Callable<Integer> {
     row("synod kv, nodes in process (direct calls)", inProcess);
     row("synod kv, nodes over gRPC", synod);
     row("baseline: one node over gRPC, no coordinator", raw);
-    System.out.printf("workload %s in process ops/s: %.0f, write p95 ms: %.1f, read p95 ms: %.1f%n",
+    System.out.printf("workload %s in process ops/s: %.0f, write p95 ms: %.2f, read p95 ms: %.2f%n",
         workload.name(), inProcess.opsPerSecond(), inProcess.writeMs()[1], inProcess.readMs()[1]);
     System.out.printf("ratio synod (gRPC)/baseline at concurrency %d: %.2f%n", concurrency,
         synod.opsPerSecond() / raw.opsPerSecond());
-    System.out.printf("workload %s ops/s: %.0f, write p95 ms: %.1f, read p95 ms: %.1f%n%n",
+    System.out.printf("workload %s ops/s: %.0f, write p95 ms: %.2f, read p95 ms: %.2f%n%n",
         workload.name(), synod.opsPerSecond(), synod.writeMs()[1], synod.readMs()[1]);
   }
 
