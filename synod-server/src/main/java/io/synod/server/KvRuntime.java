@@ -1,8 +1,8 @@
 package io.synod.server;
 
 import com.github.benmanes.caffeine.cache.Ticker;
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.synod.kv.MetadataPool;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.synod.api.ErrorCode;
 import io.synod.api.SynodException;
@@ -148,18 +148,8 @@ final class KvRuntime implements AutoCloseable {
   // ---- opening ---------------------------------------------------------------------------------
 
   private static HikariDataSource pool(ServerConfig.KvMetadata metadata) {
-    HikariConfig hikari = new HikariConfig();
-    hikari.setPoolName("synod-kv-metadata");
-    hikari.setJdbcUrl(metadata.url());
-    hikari.setUsername(metadata.user());
-    hikari.setPassword(metadata.password());
-    hikari.setMaximumPoolSize(metadata.poolSize());
-    hikari.setAutoCommit(true); // JdbcTenantStore and JdbcIdempotencyStore need it
-    hikari.setConnectionTimeout(JdbcTenantStore.CONNECTION_TIMEOUT_MS);
-    // A database that is down fails the first statement (UNAVAILABLE, naming the store) rather
-    // than the pool's construction with an exception of its own.
-    hikari.setInitializationFailTimeout(-1);
-    return new HikariDataSource(hikari);
+    return MetadataPool.open("synod-kv-metadata", metadata.url(), metadata.user(),
+        metadata.password(), metadata.poolSize());
   }
 
   /** Redis when configured, else the metadata database, whose expired keys are purged. */

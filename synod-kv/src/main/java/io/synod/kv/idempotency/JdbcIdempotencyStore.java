@@ -4,8 +4,8 @@ import static io.synod.kv.idempotency.IdempotencyChecks.checkFingerprint;
 import static io.synod.kv.idempotency.IdempotencyChecks.checkKey;
 import static io.synod.kv.idempotency.IdempotencyChecks.checkRetention;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.synod.kv.MetadataPool;
 import io.synod.api.ErrorCode;
 import io.synod.api.SynodException;
 import io.synod.api.kv.KvWriteResult;
@@ -54,8 +54,6 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
   private static final Logger LOG = LoggerFactory.getLogger(JdbcIdempotencyStore.class);
 
   static final String TABLE = "synod_kv_idempotency";
-  /** How long a caller of a pool made by {@link #open} waits for a connection. */
-  public static final long CONNECTION_TIMEOUT_MS = 5_000;
   private static final String DUPLICATE_KEY = "23505";
   private static final String CLAIMED = "claimed";
   private static final String DONE = "done";
@@ -107,23 +105,8 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
    */
   public static JdbcIdempotencyStore open(String jdbcUrl, String user, String password,
       int maxPoolSize, Clock clock, Duration lease) {
-    Objects.requireNonNull(jdbcUrl, "jdbcUrl");
-    if (maxPoolSize < 1) {
-      throw new IllegalArgumentException("maxPoolSize of the idempotency store is " + maxPoolSize
-          + "; it must be at least 1");
-    }
-    HikariConfig config = new HikariConfig();
-    config.setPoolName("synod-kv-idempotency");
-    config.setJdbcUrl(jdbcUrl);
-    config.setUsername(user);
-    config.setPassword(password);
-    config.setMaximumPoolSize(maxPoolSize);
-    config.setAutoCommit(true);
-    config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
-    // A database that is down makes this fail as UNAVAILABLE after the connection timeout,
-    // like every later call, rather than with the pool's own exception.
-    config.setInitializationFailTimeout(-1);
-    HikariDataSource pool = new HikariDataSource(config);
+    HikariDataSource pool = MetadataPool.open("synod-kv-idempotency", jdbcUrl, user, password,
+        maxPoolSize);
     try {
       return new JdbcIdempotencyStore(pool, clock, lease, pool);
     } catch (RuntimeException e) {

@@ -4,8 +4,8 @@ import static io.synod.kv.tenant.TenantSchema.DUPLICATE_KEY;
 import static io.synod.kv.tenant.TenantSchema.NODES_TABLE;
 import static io.synod.kv.tenant.TenantSchema.TENANTS_TABLE;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.synod.kv.MetadataPool;
 import io.synod.api.ErrorCode;
 import io.synod.api.SynodException;
 import io.synod.api.kv.Consistency;
@@ -36,8 +36,6 @@ import javax.sql.DataSource;
  * (and from H2) for '-', '.' and case; callers get one order on every database.
  */
 public final class JdbcTenantStore implements TenantStore {
-  /** How long a caller of a pool made by {@link #open} waits for a connection. */
-  public static final long CONNECTION_TIMEOUT_MS = 5_000;
 
   private static final String TENANT_COLUMNS = "tenant_id, replication_factor,"
       + " default_consistency, max_value_bytes, max_requests_per_second";
@@ -75,23 +73,8 @@ public final class JdbcTenantStore implements TenantStore {
    */
   public static JdbcTenantStore open(String jdbcUrl, String user, String password,
       int maxPoolSize) {
-    Objects.requireNonNull(jdbcUrl, "jdbcUrl");
-    if (maxPoolSize < 1) {
-      throw new IllegalArgumentException("maxPoolSize of the tenant store is " + maxPoolSize
-          + "; it must be at least 1");
-    }
-    HikariConfig config = new HikariConfig();
-    config.setPoolName("synod-kv-tenants");
-    config.setJdbcUrl(jdbcUrl);
-    config.setUsername(user);
-    config.setPassword(password);
-    config.setMaximumPoolSize(maxPoolSize);
-    config.setAutoCommit(true);
-    config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
-    // A database that is down makes this fail as UNAVAILABLE after the connection timeout,
-    // like every later call, rather than with the pool's own exception.
-    config.setInitializationFailTimeout(-1);
-    HikariDataSource pool = new HikariDataSource(config);
+    HikariDataSource pool = MetadataPool.open("synod-kv-tenants", jdbcUrl, user, password,
+        maxPoolSize);
     try {
       return new JdbcTenantStore(pool, Clock.systemUTC(), pool);
     } catch (RuntimeException e) {
