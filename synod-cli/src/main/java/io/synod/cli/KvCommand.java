@@ -19,6 +19,7 @@ import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -53,6 +54,23 @@ final class KvCommand implements Runnable {
     return Consistency.fromWire("--consistency", option);
   }
 
+  /** TENANT and KEY, the first two parameters of put, get and delete, and their --consistency. */
+  static final class KeyArgs {
+    @Parameters(index = "0", paramLabel = "TENANT", description = "The tenant's id.")
+    String tenant;
+
+    @Parameters(index = "1", paramLabel = "KEY", description = "The key: 1 to 1024 bytes.")
+    String key;
+
+    @Option(names = "--consistency", paramLabel = "LEVEL",
+        description = "one, quorum or all (default: the tenant's default consistency).")
+    String consistency;
+
+    Consistency consistency() {
+      return KvCommand.consistency(consistency);
+    }
+  }
+
   /** {@code synod kv put TENANT KEY VALUE}. */
   @Command(name = "put", mixinStandardHelpOptions = true,
       description = {
@@ -64,19 +82,11 @@ final class KvCommand implements Runnable {
       exitCodeList = {"0:written", EXIT_BAD_INPUT, EXIT_UNAVAILABLE, EXIT_OTHER,
           "5:no such tenant"})
   static final class Put extends ClientCommand {
-    @Parameters(index = "0", paramLabel = "TENANT", description = "The tenant's id.")
-    String tenant;
-
-    @Parameters(index = "1", paramLabel = "KEY", description = "The key: 1 to 1024 bytes.")
-    String key;
+    @Mixin KeyArgs at;
 
     @Parameters(index = "2", paramLabel = "VALUE",
         description = "The value, written as its UTF-8 bytes (or decoded, with --base64).")
     String value;
-
-    @Option(names = "--consistency", paramLabel = "LEVEL",
-        description = "one, quorum or all (default: the tenant's default consistency).")
-    String consistency;
 
     @Option(names = "--idempotency-key", paramLabel = "KEY",
         description = "Makes a retry of this write return the first answer: 1 to 256 "
@@ -89,13 +99,13 @@ final class KvCommand implements Runnable {
 
     @Override
     int run(Output output) {
-      KvWrite write = new KvWrite(tenant, key, bytes(), consistency(consistency),
+      KvWrite write = new KvWrite(at.tenant, at.key, bytes(), at.consistency(),
           idempotencyKey);
       KvWriteResult result;
       try (SynodClient client = connection.connect()) {
         result = client.kv().write(write);
       }
-      output.print(KvJson.write(tenant, result));
+      output.print(KvJson.write(at.tenant, result));
       return ExitCodes.OK;
     }
 
@@ -123,15 +133,7 @@ final class KvCommand implements Runnable {
       exitCodeList = {"0:found", EXIT_BAD_INPUT, EXIT_UNAVAILABLE, EXIT_OTHER,
           "5:no such key (never written, or deleted), or no such tenant"})
   static final class Get extends ClientCommand {
-    @Parameters(index = "0", paramLabel = "TENANT", description = "The tenant's id.")
-    String tenant;
-
-    @Parameters(index = "1", paramLabel = "KEY", description = "The key.")
-    String key;
-
-    @Option(names = "--consistency", paramLabel = "LEVEL",
-        description = "one, quorum or all (default: the tenant's default consistency).")
-    String consistency;
+    @Mixin KeyArgs at;
 
     @Option(names = "--siblings", description = "Also list every concurrent version.")
     boolean siblings;
@@ -142,16 +144,16 @@ final class KvCommand implements Runnable {
 
     @Override
     int run(Output output) {
-      KvRead read = new KvRead(tenant, key, consistency(consistency), siblings);
+      KvRead read = new KvRead(at.tenant, at.key, at.consistency(), siblings);
       KvReadResult result;
       try (SynodClient client = connection.connect()) {
         result = client.kv().read(read);
       }
       if (!result.found()) {
-        return output.fail(ExitCodes.NOT_FOUND, "no key '" + key + "' in tenant '" + tenant
-            + "': never written, or deleted");
+        return output.fail(ExitCodes.NOT_FOUND, "no key '" + at.key + "' in tenant '"
+            + at.tenant + "': never written, or deleted");
       }
-      ObjectNode answer = KvJson.read(tenant, result);
+      ObjectNode answer = KvJson.read(at.tenant, result);
       if (siblings) {
         output.print(answer);
         return ExitCodes.OK;
@@ -175,15 +177,7 @@ final class KvCommand implements Runnable {
       exitCodeList = {"0:deleted (also when the key did not exist)", EXIT_BAD_INPUT,
           EXIT_UNAVAILABLE, EXIT_OTHER, "5:no such tenant"})
   static final class Delete extends ClientCommand {
-    @Parameters(index = "0", paramLabel = "TENANT", description = "The tenant's id.")
-    String tenant;
-
-    @Parameters(index = "1", paramLabel = "KEY", description = "The key.")
-    String key;
-
-    @Option(names = "--consistency", paramLabel = "LEVEL",
-        description = "one, quorum or all (default: the tenant's default consistency).")
-    String consistency;
+    @Mixin KeyArgs at;
 
     @Option(names = "--idempotency-key", paramLabel = "KEY",
         description = "Makes a retry of this delete return the first answer.")
@@ -191,12 +185,12 @@ final class KvCommand implements Runnable {
 
     @Override
     int run(Output output) {
-      KvDelete delete = new KvDelete(tenant, key, consistency(consistency), idempotencyKey);
+      KvDelete delete = new KvDelete(at.tenant, at.key, at.consistency(), idempotencyKey);
       KvWriteResult result;
       try (SynodClient client = connection.connect()) {
         result = client.kv().delete(delete);
       }
-      output.print(KvJson.write(tenant, result));
+      output.print(KvJson.write(at.tenant, result));
       return ExitCodes.OK;
     }
   }
