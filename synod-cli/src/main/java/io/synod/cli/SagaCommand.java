@@ -37,7 +37,11 @@ final class SagaCommand implements Runnable {
               + "definition, input, wait) and print its status: its state, then its steps.",
           "By default waits until the saga has completed, aborted or failed. Without saga_id the "
               + "client makes one up; retries after a lost answer use the same id, so the saga "
-              + "starts at most once."},
+              + "starts at most once.",
+          "An operation runs SQL (sql, params) or a Redis command (redis) in a configured store, "
+              + "or writes a key of the server's key-value store: {\"store\": \"kv\", "
+              + "\"tenant_id\", \"key\", \"value\"} or \"delete\": true. FILE may be YAML "
+              + "(*.yaml, *.yml)."},
       footer = {"%nExample FILE:",
           "  {\"saga_id\": \"order-1\",",
           "   \"definition\": {\"name\": \"order\", \"steps\": [",

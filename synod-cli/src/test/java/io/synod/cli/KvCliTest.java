@@ -169,6 +169,57 @@ class KvCliTest {
     assertThat(remove.err()).contains("node_id: storage node nowhere is not on the ring");
   }
 
+  @Test
+  void aSagaFileInYamlWritesAKeyAndItsCompensationDeletesIt() throws Exception {
+    TestServer.execute(server.urlB, "INSERT INTO items (id, amount) VALUES ('ks-dup', 0)");
+
+    Run done = saga("ks-ok");
+    Run aborted = saga("ks-dup");
+
+    assertThat(done.exitCode()).as(done.err()).isZero();
+    assertThat(JSON.readTree(done.out()).get("state").asText()).isEqualTo("completed");
+    assertThat(kv("get", "default", "order/ks-ok").out()).isEqualTo("paid ks-ok\n");
+    assertThat(aborted.exitCode()).as(aborted.err()).isEqualTo(1);
+    JsonNode status = JSON.readTree(aborted.out());
+    assertThat(status.get("state").asText()).isEqualTo("aborted");
+    assertThat(status.get("steps").get(0).get("state").asText()).isEqualTo("compensated");
+    assertThat(kv("get", "default", "order/ks-dup").exitCode()).isEqualTo(5);
+  }
+
+  /**
+   * {@code synod saga start} of a YAML file: a key written in the key-value store (undone by
+   * deleting it), then a row in store b, which fails when the row exists.
+   */
+  private static Run saga(String sagaId) throws Exception {
+    Path file = dir.resolve(sagaId + ".yaml");
+    java.nio.file.Files.writeString(file, """
+        saga_id: %s
+        definition:
+          name: order
+          steps:
+            - name: mark
+              forward_operation: {store: kv, tenant_id: default, key: "order/{{saga.saga_id}}",
+                                  value: "paid {{saga.saga_id}}"}
+              compensation_operation: {store: kv, tenant_id: default,
+                                       key: "order/{{saga.saga_id}}", delete: true}
+              retry_policy: {max_attempts: 1}
+            - name: book
+              forward_operation:
+                store: b
+                sql: INSERT INTO items (id, amount) VALUES (?, 1)
+                params: ["{{saga.saga_id}}"]
+              retry_policy: {max_attempts: 1}
+        """.formatted(sagaId));
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = Main.commandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    int exit = cli.execute("saga", "start", file.toString(), "--server", server.grpcAddress(),
+        "--output", "json");
+    return new Run(exit, out.toString(), err.toString());
+  }
+
   /** {@code synod kv ARGS --server <the test server>}. */
   private static Run kv(String... args) {
     String[] full = new String[args.length + 3];

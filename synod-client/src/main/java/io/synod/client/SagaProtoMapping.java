@@ -11,6 +11,7 @@ import io.synod.api.saga.StepOperation;
 import io.synod.api.saga.StepState;
 import io.synod.api.saga.StepStatus;
 import io.synod.proto.v1.BackoffStrategy;
+import io.synod.proto.v1.KvOperation;
 import io.synod.proto.v1.RedisCommand;
 import io.synod.proto.v1.SagaOperation;
 import io.synod.proto.v1.SagaRetryPolicy;
@@ -102,6 +103,16 @@ public final class SagaProtoMapping {
       }
       case StepOperation.Redis redis ->
           proto.setRedis(RedisCommand.newBuilder().addAllCommand(redis.command()));
+      case StepOperation.Kv kv -> {
+        KvOperation.Builder write = KvOperation.newBuilder()
+            .setTenantId(kv.tenantId())
+            .setKey(kv.key())
+            .setDelete(kv.delete());
+        if (kv.value() != null) {
+          write.setValue(kv.value());
+        }
+        proto.setKv(write);
+      }
       case StepOperation.Local local -> throw SynodException.invalid(field,
           "a local step ('" + local.store() + "') runs only in an embedded engine, which has"
               + " its handler; a server cannot run it");
@@ -182,9 +193,28 @@ public final class SagaProtoMapping {
         }
         yield new StepOperation.Redis(proto.getStore(), proto.getRedis().getCommandList());
       }
+      case KV -> {
+        KvOperation kv = proto.getKv();
+        yield kv(field, proto.getStore(), kv.getTenantId(), kv.getKey(),
+            kv.hasValue() ? kv.getValue() : null, kv.getDelete());
+      }
       case KIND_NOT_SET -> throw SynodException.invalid(field,
-          "must have exactly one of sql (with params) or redis");
+          "must have exactly one of sql (with params), redis or kv");
     };
+  }
+
+  /**
+   * A key-value step of the operation at {@code field}; the operation's own errors ({@code
+   * tenant_id}, {@code key}, {@code value}) are named under it. Public so that the JSON API
+   * builds it alike.
+   */
+  public static StepOperation.Kv kv(String field, String store, String tenantId, String key,
+      String value, boolean delete) {
+    try {
+      return new StepOperation.Kv(store, tenantId, key, value, delete);
+    } catch (SynodException e) {
+      throw SynodException.invalid(e.field().map(f -> field + "." + f).orElse(field), rule(e));
+    }
   }
 
   private static RetryPolicy retry(SagaRetryPolicy proto, String field) {

@@ -56,7 +56,9 @@ import org.slf4j.LoggerFactory;
  * Nodes on the ring that the configuration does not list stay: they were added through the API,
  * or by another server.
  *
- * <p>Closing stops the coordinator first, then the storage nodes, then the stores.
+ * <p>Closing stops the coordinator first, then the storage nodes, then the stores. A server
+ * closes it after its node, whose saga driver writes through the coordinator ({@link
+ * #sagaStore}).
  */
 final class KvRuntime implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(KvRuntime.class);
@@ -125,6 +127,15 @@ final class KvRuntime implements AutoCloseable {
   /** The store's API, as the gRPC and HTTP services call it. */
   KvService service() {
     return coordinator;
+  }
+
+  /**
+   * The store as a saga participant ({@link KvSagaStore}, named {@value KvSagaStore#NAME}),
+   * writing through this runtime's coordinator: the node's saga driver is given it, so the
+   * runtime must start before the node and close after it.
+   */
+  KvSagaStore sagaStore() {
+    return new KvSagaStore(coordinator);
   }
 
   /** The embedded storage nodes, in the order of their ids. */

@@ -9,6 +9,7 @@ import io.synod.api.saga.SagaStatus;
 import io.synod.client.RemoteSagas;
 import io.synod.client.SagaProtoMapping;
 import io.synod.engine.SynodNode;
+import io.synod.server.config.ServerConfig;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -35,10 +36,13 @@ public final class SagaRouter {
 
   private final SynodNode node;
   private final Forwarding forwarding;
+  /** Whether this server runs the key-value store, which saga steps name {@code kv}. */
+  private final boolean kvEnabled;
 
-  SagaRouter(SynodNode node, Forwarding forwarding) {
+  SagaRouter(SynodNode node, Forwarding forwarding, boolean kvEnabled) {
     this.node = node;
     this.forwarding = forwarding;
+    this.kvEnabled = kvEnabled;
   }
 
   /**
@@ -49,7 +53,7 @@ public final class SagaRouter {
       boolean wait, Duration waitFor, boolean forwarded) {
     try {
       return forwarding.route(forwarded,
-          () -> startHere(sagaId, definition, input, wait, waitFor),
+          () -> kvDisabled(() -> startHere(sagaId, definition, input, wait, waitFor)),
           leader -> new RemoteSagas(leader, SHORT_CALL_TIMEOUT).start(
               SagaProtoMapping.toProto(sagaId, definition, input, wait, waitFor)));
     } catch (SynodException e) {
@@ -71,6 +75,25 @@ public final class SagaRouter {
     }
     SagaStatus finished = await(outcome, waitFor);
     return finished != null ? finished : current(sagaId);
+  }
+
+  /**
+   * The saga driver's "unknown store 'kv'" on a server without the key-value store, explained:
+   * the name is right, the store is switched off here.
+   */
+  private SagaStatus kvDisabled(java.util.function.Supplier<SagaStatus> start) {
+    try {
+      return start.get();
+    } catch (SynodException e) {
+      String unknown = "unknown store '" + ServerConfig.Kv.SAGA_STORE_NAME + "'";
+      if (kvEnabled || e.code() != ErrorCode.INVALID_ARGUMENT
+          || !e.getMessage().contains(unknown)) {
+        throw e;
+      }
+      throw new SynodException(ErrorCode.INVALID_ARGUMENT, e.field().orElse(null), "store '"
+          + ServerConfig.Kv.SAGA_STORE_NAME + "' is the key-value store, which is disabled on"
+          + " the server that runs sagas (kv.enabled: false)");
+    }
   }
 
   /** The outcome, or null if it did not come within {@code waitFor}. */

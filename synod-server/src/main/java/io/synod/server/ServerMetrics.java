@@ -43,8 +43,7 @@ public final class ServerMetrics implements AutoCloseable {
   /** Outcomes counted towards the failure rate: the last minute's, in 10 s slots. */
   private static final long RATE_WINDOW_MS = 60_000;
 
-  private final PrometheusMeterRegistry registry =
-      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry;
   private final Map<String, Counter> outcomes = new ConcurrentHashMap<>();
   private final Timer duration;
   private final Timer lockWait;
@@ -57,7 +56,18 @@ public final class ServerMetrics implements AutoCloseable {
   private final List<AutoCloseable> subscriptions;
   private final JvmGcMetrics gc = new JvmGcMetrics();
 
-  public ServerMetrics(SynodNode node, EventBus events, LongSupplier clockMs) {
+  /** The registry a server's meters go to, made before its node (see {@link SynodServer}). */
+  public static PrometheusMeterRegistry newRegistry() {
+    return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  }
+
+  /**
+   * Meters of {@code node} in {@code registry}, which may hold meters already (the key-value
+   * store's, registered before the node started); closing these metrics closes it.
+   */
+  public ServerMetrics(PrometheusMeterRegistry registry, SynodNode node, EventBus events,
+      LongSupplier clockMs) {
+    this.registry = registry;
     this.clockMs = clockMs;
     this.failureRate = new SlidingRatio(RATE_WINDOW_MS, clockMs);
     this.contentionRate = new SlidingRatio(RATE_WINDOW_MS, clockMs);

@@ -10,6 +10,7 @@ import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import io.synod.api.kv.KvService;
 import io.synod.api.spi.Participant;
@@ -36,6 +37,7 @@ import io.synod.server.http.SagaHttp;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,8 +52,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A synod node serving its APIs: the node (log replica, coordinator, lock and saga drivers), the
  * key-value store ({@link KvRuntime}, unless disabled), the gRPC server, the HTTP/JSON server,
- * metrics and health. Started from a {@link ServerConfig}; closing it stops the APIs first, then
- * the key-value store, then the node, then the stores.
+ * metrics and health. Started from a {@link ServerConfig}: the key-value store starts before the
+ * node, whose saga driver writes to it ({@link KvSagaStore}); closing stops the APIs first, then
+ * the node and its stores, then the key-value store.
  */
 public final class SynodServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SynodServer.class);
@@ -72,7 +75,7 @@ public final class SynodServer implements AutoCloseable {
   private final Telemetry telemetry;
 
   private SynodServer(ServerConfig config, SynodNode node, List<Participant> stores,
-      Telemetry telemetry) throws IOException {
+      Telemetry telemetry, PrometheusMeterRegistry registry, KvRuntime kv) throws IOException {
     this.config = config;
     this.node = node;
     this.telemetry = telemetry;
@@ -80,16 +83,15 @@ public final class SynodServer implements AutoCloseable {
     config.peers().forEach(peer -> apiAddresses.put(peer.id(), peer.apiAddress()));
     this.forwarding = new Forwarding(node, apiAddresses, telemetry);
     this.router = new LeaderRouter(node, forwarding, config.sagaOnlyStores());
-    this.sagas = new SagaRouter(node, forwarding);
+    this.sagas = new SagaRouter(node, forwarding, kv != null);
     this.events = new EventRouter(node, forwarding);
     this.locks = new LockRouter(node, new RemoteLockSessions(List.of(node.lockDriver())),
         forwarding);
-    this.metrics = new ServerMetrics(node, node.events(), System::currentTimeMillis);
+    this.metrics = new ServerMetrics(registry, node, node.events(), System::currentTimeMillis);
     // A single node has no configured api_address; it shows the one it bound.
     Supplier<ClusterStatus> cluster = () -> ClusterGrpcService.status(node, config.clusterId(),
         apiAddresses.isEmpty() ? Map.of(node.id(), hostPort(grpcAddress())) : apiAddresses);
-    // The KV coordinator's meters go to the same registry, so /metrics shows them.
-    this.kv = config.kv().enabled() ? KvRuntime.start(config, metrics.registry()) : null;
+    this.kv = kv;
     KvService kvService = kv != null ? kv.service() : DisabledKv.INSTANCE;
     // Platform threads: a coordination runs on the call's thread, and its JDBC calls are cheaper
     // on platform threads than on virtual ones (see the Coordinator's pools).
@@ -129,9 +131,6 @@ public final class SynodServer implements AutoCloseable {
         started.shutdownNow();
       }
       grpcExecutor.shutdownNow();
-      if (kv != null) {
-        kv.close();
-      }
       throw e;
     }
   }
@@ -149,23 +148,34 @@ public final class SynodServer implements AutoCloseable {
     ServerConfig resolved = config.listen().raftPort() == 0 && config.peers().isEmpty()
         ? config.withRaftPort(LogConfig.freeLoopbackPort()) : config;
     Telemetry telemetry = Telemetry.create(resolved.monitoring(), resolved.nodeId(), spans);
+    // The KV coordinator's meters go to the server's registry, so /metrics shows them.
+    PrometheusMeterRegistry registry = ServerMetrics.newRegistry();
     List<Participant> stores;
     List<SagaStore> sagaStores;
     try {
       stores = resolved.openStores();
     } catch (RuntimeException e) {
+      registry.close();
       telemetry.close();
       throw e;
     }
     SynodNode node;
     try {
-      sagaStores = resolved.openSagaStores();
+      sagaStores = new ArrayList<>(resolved.openSagaStores());
     } catch (RuntimeException e) {
       stores.forEach(Participant::close);
+      registry.close();
       telemetry.close();
       throw e;
     }
+    KvRuntime kv = null;
     try {
+      // Before the node: its saga driver may run a step in the key-value store at once (a new
+      // leader resumes the sagas it finds in the log).
+      if (resolved.kv().enabled()) {
+        kv = KvRuntime.start(resolved, registry);
+        sagaStores.add(kv.sagaStore());
+      }
       node = SynodNode.builder(resolved.logConfig())
           .coordinator(resolved.coordinator())
           .locks(resolved.locks())
@@ -176,17 +186,25 @@ public final class SynodServer implements AutoCloseable {
     } catch (RuntimeException e) {
       stores.forEach(Participant::close);
       sagaStores.forEach(SagaStore::close);
+      if (kv != null) {
+        kv.close();
+      }
+      registry.close();
       telemetry.close();
       throw e;
     }
     try {
-      SynodServer server = new SynodServer(resolved, node, stores, telemetry);
+      SynodServer server = new SynodServer(resolved, node, stores, telemetry, registry, kv);
       LOG.info("synod node {} of cluster {} serving: HTTP {}, gRPC {}, Raft {}", node.id(),
           resolved.clusterId(), hostPort(server.httpAddress()), hostPort(server.grpcAddress()),
           resolved.logConfig().peers().get(node.id()));
       return server;
     } catch (IOException | RuntimeException e) {
       node.close();
+      if (kv != null) {
+        kv.close();
+      }
+      registry.close();
       telemetry.close();
       throw e instanceof IOException io ? new UncheckedIOException(
           "could not bind the API ports: " + io.getMessage(), io) : (RuntimeException) e;
@@ -228,13 +246,14 @@ public final class SynodServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     grpcExecutor.shutdownNow();
-    if (kv != null) {
-      kv.close();
-    }
     forwarding.close();
     locks.close();
     metrics.close();
     node.close();
+    // After the node: its saga driver writes through the key-value store's coordinator.
+    if (kv != null) {
+      kv.close();
+    }
     telemetry.close();
   }
 

@@ -45,8 +45,14 @@ public final class LockTestServers {
    * defaults: three embedded storage nodes and tenant "default" under {@code dir/data}.
    */
   public static SynodServer withKv(Path dir, String clusterId) throws Exception {
+    return withKv(dir, clusterId, List.of());
+  }
+
+  /** As {@link #withKv(Path, String)}, with {@code stores} for saga steps and coordinations. */
+  public static SynodServer withKv(Path dir, String clusterId, List<ServerConfig.Store> stores)
+      throws Exception {
     ServerConfig base = config(clusterId, "n1", dir, new ServerConfig.Listen("127.0.0.1", 0, 0, 0),
-        List.of(), List.of());
+        List.of(), stores);
     SynodServer server = SynodServer.start(new ServerConfig(base.clusterId(), base.nodeId(),
         base.dataDir(), base.listen(), base.stores(), base.peers(), base.coordinator(),
         base.locks(), base.lockLimits(), base.snapshotEveryEntries(), base.limits(),

@@ -189,6 +189,16 @@ class SagaApiTest {
   }
 
   @Test
+  void aKvStepIsRefusedWhereTheKeyValueStoreIsDisabled() throws Exception {
+    assertBadRequest("""
+        {"saga_id": "h-kv", "definition": {"name": "mark", "steps": [
+          {"name": "mark", "forward_operation": {"store": "kv", "tenant_id": "default",
+                                                 "key": "k", "value": "v"}}]}}""",
+        "definition.steps[0].forward_operation.store", "key-value store, which is disabled");
+    assertThat(get("/v1/sagas/h-kv").statusCode()).isEqualTo(404);
+  }
+
+  @Test
   void sqlStoresServeCoordinationsTooButARedisStoreServesSagasOnly() throws Exception {
     HttpResponse<String> commit = post("/v1/coordinations", """
         {"coordination_id": "c-1", "operations": [

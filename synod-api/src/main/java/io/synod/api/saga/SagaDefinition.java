@@ -46,6 +46,39 @@ public record SagaDefinition(String name, List<SagaStep> steps) {
         throw SynodException.invalid(field + ".name", "'" + step.name() + "' is used twice");
       }
       positive(field + ".timeout", step.timeout());
+      checkKvBarrier(field, step);
+    }
+  }
+
+  /**
+   * A key-value step keeps its barrier in the key-value store under the action's idempotency
+   * key, which its compensation fences there: so a kv action's compensation must be a kv
+   * operation on the same store and tenant, and a kv compensation needs a kv action. (A
+   * compensation elsewhere would find no barrier of the action and skip itself.)
+   */
+  private static void checkKvBarrier(String field, SagaStep step) {
+    StepOperation.Kv action = step.action() instanceof StepOperation.Kv kv ? kv : null;
+    StepOperation compensation = step.compensation();
+    if (compensation == null) {
+      return;
+    }
+    if (action == null) {
+      if (compensation instanceof StepOperation.Kv) {
+        throw SynodException.invalid(field + ".compensation.store", "a kv compensation needs a"
+            + " kv action on the same store and tenant: it finds the action's barrier there");
+      }
+      return;
+    }
+    if (!(compensation instanceof StepOperation.Kv kv)
+        || !kv.store().equals(action.store())) {
+      throw SynodException.invalid(field + ".compensation.store", "must be the action's"
+          + " key-value store '" + action.store() + "': the compensation finds the action's"
+          + " barrier there; got '" + compensation.store() + "'");
+    }
+    if (!kv.tenantId().equals(action.tenantId())) {
+      throw SynodException.invalid(field + ".compensation.tenant_id", "must be the action's"
+          + " tenant_id '" + action.tenantId() + "': the compensation finds the action's"
+          + " barrier in its own tenant; got '" + kv.tenantId() + "'");
     }
   }
 

@@ -30,11 +30,19 @@ public record SagaStep(String name, StepOperation action, StepOperation compensa
 
   /** The key the store records with the action's effect (spec: {@code <saga>_step_<step>}). */
   public String actionKey(String sagaId) {
-    return sagaId + "_step_" + name;
+    return actionKey(sagaId, name);
   }
 
   /** The key the store records with the compensation's effect ({@code <saga>_comp_<step>}). */
   public String compensationKey(String sagaId) {
     return sagaId + "_comp_" + name;
+  }
+
+  /**
+   * The action's key of step {@code step} of saga {@code sagaId}, for a store that must find the
+   * action's barrier from its compensation (the key-value store fences it by this key).
+   */
+  public static String actionKey(String sagaId, String step) {
+    return sagaId + "_step_" + step;
   }
 }

@@ -1,5 +1,6 @@
 package io.synod.api.saga;
 
+import io.synod.api.SynodException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -14,7 +15,10 @@ import java.util.Objects;
  * the effect, so a step applies at most once however often it is retried.
  */
 public sealed interface StepOperation {
-  /** The store, as configured, that runs it; for a {@link Local} step, its handler's name. */
+  /**
+   * The store, as configured, that runs it; for a {@link Local} step, its handler's name; for a
+   * {@link Kv} step, the key-value store's name as sagas see it ({@code kv}).
+   */
   String store();
 
   /**
@@ -45,6 +49,55 @@ public sealed interface StepOperation {
     public Local {
       Objects.requireNonNull(store, "store");
       args = args == null ? Map.of() : Map.copyOf(args);
+    }
+  }
+
+  /**
+   * A write (or a delete) of one key of the server's replicated key-value store, which sagas see
+   * as the store named {@code store} ({@code kv}). The key-value store has no transaction over
+   * several keys, so the step's barrier is not a row next to the effect but the step's
+   * idempotency key in the store's own idempotency records: the write carries it, and a
+   * compensation first fences the action's key there (see the server's {@code KvSagaStore}).
+   *
+   * <p>Placeholders may stand in the tenant, the key and the value. Errors name the field as the
+   * operation has it: {@code store}, {@code tenant_id}, {@code key}, {@code value}.
+   *
+   * @param tenantId the key's tenant. A compensation looks for its action's barrier in its own
+   *     tenant, so a step's action and compensation must name the same one ({@link
+   *     SagaDefinition} checks it)
+   * @param key the key: at most 1024 bytes in UTF-8 once its placeholders are filled
+   * @param value the value, written as its UTF-8 bytes; null exactly when {@code delete}
+   * @param delete write a tombstone (the key reads as absent) instead of a value
+   */
+  record Kv(String store, String tenantId, String key, String value, boolean delete)
+      implements StepOperation {
+    public Kv {
+      if (store == null || store.isBlank()) {
+        throw SynodException.invalid("store", "is required: the key-value store's name, kv");
+      }
+      if (tenantId == null || tenantId.isEmpty()) {
+        throw SynodException.invalid("tenant_id", "is required: the tenant whose key is written");
+      }
+      if (key == null || key.isEmpty()) {
+        throw SynodException.invalid("key", "is required: the key to write or delete");
+      }
+      if (delete && value != null) {
+        throw SynodException.invalid("value", "must be absent when delete is true: a delete"
+            + " writes no value");
+      }
+      if (!delete && value == null) {
+        throw SynodException.invalid("value", "is required unless delete is true");
+      }
+    }
+
+    /** A write of {@code value} (text, written as UTF-8) to {@code key}. */
+    public static Kv put(String store, String tenantId, String key, String value) {
+      return new Kv(store, tenantId, key, value, false);
+    }
+
+    /** A delete of {@code key}. */
+    public static Kv delete(String store, String tenantId, String key) {
+      return new Kv(store, tenantId, key, null, true);
     }
   }
 }

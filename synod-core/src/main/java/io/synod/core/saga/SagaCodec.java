@@ -58,6 +58,7 @@ import java.util.function.Consumer;
  * op         := 1 store:text sql:text count:i32 value*                  (Sql)
  *             | 2 store:text count:i32 text*                            (Redis)
  *             | 3 store:text count:i32 (key:text value:text)*           (Local, sorted by key)
+ *             | 4 store:text tenant:text key:text delete:bool value:text? (Kv; value unless delete)
  * input      := count:i32 (name:str value)*                             (sorted by name)
  * value      := 0 (null) | 1 i64 (Long) | 2 i32 (Integer) | 3 f64 (Double)
  *             | 4 scale:i32 unscaled:bytes (BigDecimal) | 5 text (String) | 6 bool (Boolean)
@@ -245,6 +246,16 @@ public final class SagaCodec {
           writeText(out, arg.getValue());
         }
       }
+      case StepOperation.Kv kv -> {
+        out.writeByte(4);
+        writeText(out, kv.store());
+        writeText(out, kv.tenantId());
+        writeText(out, kv.key());
+        out.writeBoolean(kv.delete());
+        if (!kv.delete()) {
+          writeText(out, kv.value());
+        }
+      }
     }
   }
 
@@ -276,6 +287,13 @@ public final class SagaCodec {
           args.put(readText(in, TEXT_BYTES_MAX), readText(in, TEXT_BYTES_MAX));
         }
         yield new StepOperation.Local(store, args);
+      }
+      case 4 -> {
+        String tenantId = readText(in, TEXT_BYTES_MAX);
+        String key = readText(in, TEXT_BYTES_MAX);
+        boolean delete = in.readBoolean();
+        yield new StepOperation.Kv(store, tenantId, key,
+            delete ? null : readText(in, TEXT_BYTES_MAX), delete);
       }
       default -> throw new IOException("unknown step operation tag " + tag);
     };

@@ -50,6 +50,12 @@ class SagaCodecTest {
             List.of("INCRBY", "stock:{{saga.item}}", "-1")), null, List.of("sql"), null, null))
         .add(new SagaStep("local", new StepOperation.Local("app", args),
             new StepOperation.Local("app", Map.of()), List.of("sql", "redis"), null, null))
+        .add(new SagaStep("kv-put", StepOperation.Kv.put("kv", "{{saga.tenant}}",
+            "order:{{saga.saga_id}}", "rés ✓ {{saga.item}}"),
+            StepOperation.Kv.delete("kv", "{{saga.tenant}}", "order:{{saga.saga_id}}"),
+            List.of("local"), null, null))
+        .add(new SagaStep("kv-empty", StepOperation.Kv.put("kv", "acme", "k", ""), null,
+            List.of(), null, null))
         .build();
   }
 

@@ -21,11 +21,13 @@ import io.synod.kv.tenant.TenantCache;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -56,6 +58,11 @@ import org.slf4j.LoggerFactory;
  * the next write, which reads them all, supersedes them. Replicas that lacked a version get it
  * (read repair), after the answer by default or before it when configured.
  *
+ * <p><b>Fences</b> ({@link #fence}) let a saga's compensation take an idempotency key before
+ * the write that would use it: a write that arrives with a fenced key is refused, so a saga
+ * step delayed past its compensation cannot take effect after it. The key-value store is a saga
+ * participant that way, its idempotency records being the steps' barrier.
+ *
  * <p>Membership changes and key migration are in {@link RingMembership}.
  */
 public final class KvCoordinator implements KvService, AutoCloseable {
@@ -63,6 +70,19 @@ public final class KvCoordinator implements KvService, AutoCloseable {
   private static final int KEY_MAX_BYTES = 1024;
   private static final int IDEMPOTENCY_KEY_MAX = 256;
   private static final long SLACK_MS = 500;
+  /**
+   * The fingerprint a {@link #fence} claims its key with. Not hex, so no write's fingerprint
+   * (SHA-256 in hex) can equal it: a write finding it under its key knows the key was fenced.
+   */
+  public static final String FENCE_FINGERPRINT = "fence:saga-compensation";
+  /** The message of the response a fence leaves under its key. */
+  public static final String FENCED = "fenced by a saga compensation: a write with this"
+      + " idempotency key is refused";
+  /**
+   * Tries of one fence. A try fails only when the key's holder let go of it between the claim
+   * and the look at it (its write failed, or its claim expired); the next try takes the key.
+   */
+  private static final int FENCE_TRIES_MAX = 3;
 
   private final KvConfig config;
   private final TenantCache tenants;
@@ -118,6 +138,15 @@ public final class KvCoordinator implements KvService, AutoCloseable {
 
   @Override
   public KvWriteResult write(KvWrite write) {
+    return write(write, config.idempotencyRetention());
+  }
+
+  /**
+   * As {@link #write(KvWrite)}, remembering the idempotency key for {@code retention} rather
+   * than the configured time: a saga's step keeps its barrier as long as the saga may still be
+   * compensating (a week), whatever clients' keys are kept for.
+   */
+  public KvWriteResult write(KvWrite write, Duration retention) {
     return timed("write", () -> {
       checkKey(write.tenantId(), write.key());
       Tenant tenant = admit(write.tenantId());
@@ -125,8 +154,8 @@ public final class KvCoordinator implements KvService, AutoCloseable {
         throw SynodException.invalid("value", "is " + write.value().length + " bytes; tenant '"
             + tenant.id() + "' allows at most " + tenant.maxValueBytes());
       }
-      return idempotent(tenant, write.key(), write.idempotencyKey(),
-          fingerprint("put", write.tenantId(), write.key(), write.value()),
+      return idempotent(tenant, write.idempotencyKey(),
+          fingerprint("put", write.tenantId(), write.key(), write.value()), retention,
           () -> put(tenant, write.key(), write.value(), false, write.consistency(),
               write.idempotencyKey()));
     });
@@ -134,11 +163,16 @@ public final class KvCoordinator implements KvService, AutoCloseable {
 
   @Override
   public KvWriteResult delete(KvDelete delete) {
+    return delete(delete, config.idempotencyRetention());
+  }
+
+  /** As {@link #delete(KvDelete)}, remembering the idempotency key for {@code retention}. */
+  public KvWriteResult delete(KvDelete delete, Duration retention) {
     return timed("delete", () -> {
       checkKey(delete.tenantId(), delete.key());
       Tenant tenant = admit(delete.tenantId());
-      return idempotent(tenant, delete.key(), delete.idempotencyKey(),
-          fingerprint("delete", delete.tenantId(), delete.key(), new byte[0]),
+      return idempotent(tenant, delete.idempotencyKey(),
+          fingerprint("delete", delete.tenantId(), delete.key(), new byte[0]), retention,
           () -> put(tenant, delete.key(), new byte[0], true, delete.consistency(),
               delete.idempotencyKey()));
     });
@@ -189,31 +223,34 @@ public final class KvCoordinator implements KvService, AutoCloseable {
         false, "");
   }
 
-  private KvWriteResult idempotent(Tenant tenant, String key, String idempotencyKey,
-      String fingerprint, Supplier<KvWriteResult> write) {
+  private KvWriteResult idempotent(Tenant tenant, String idempotencyKey, String fingerprint,
+      Duration retention, Supplier<KvWriteResult> write) {
     if (idempotencyKey == null) {
       return write.get();
     }
-    if (idempotencyKey.isBlank() || idempotencyKey.length() > IDEMPOTENCY_KEY_MAX) {
-      throw SynodException.invalid("idempotency_key", "must be 1 to " + IDEMPOTENCY_KEY_MAX
-          + " characters, not blank");
-    }
+    checkIdempotencyKey(idempotencyKey);
     long deadline = System.nanoTime() + config.writeTimeout().toNanos();
     while (true) {
       IdempotencyStore.Claim claim = idempotency.claim(tenant.id(), idempotencyKey, fingerprint,
-          config.idempotencyRetention());
+          retention);
       switch (claim) {
         case IdempotencyStore.Claim.Done done -> {
           return done.firstResponse().asDuplicate();
         }
-        case IdempotencyStore.Claim.Mismatch mismatch -> throw SynodException.invalid(
-            "idempotency_key", "'" + idempotencyKey + "' was used for a different request on"
-                + " tenant '" + tenant.id() + "'; use a new key for a new request");
-        case IdempotencyStore.Claim.InProgress inProgress -> {
-          if (System.nanoTime() - deadline > 0) {
-            throw new SynodException(ErrorCode.ABORTED, "idempotency_key", "a write with '"
-                + idempotencyKey + "' is still in progress; retry it later");
+        case IdempotencyStore.Claim.Mismatch mismatch -> {
+          Optional<IdempotencyStore.Held> holder = idempotency.peek(tenant.id(), idempotencyKey);
+          if (holder.isPresent()) {
+            throw holder.get().fingerprint().equals(FENCE_FINGERPRINT)
+                ? fenced(tenant, idempotencyKey)
+                : SynodException.invalid("idempotency_key", "'" + idempotencyKey + "' was used"
+                    + " for a different request on tenant '" + tenant.id() + "'; use a new key"
+                    + " for a new request");
           }
+          // The other request let go of the key since (its write failed, its claim expired).
+          checkDeadline(deadline, idempotencyKey);
+        }
+        case IdempotencyStore.Claim.InProgress inProgress -> {
+          checkDeadline(deadline, idempotencyKey);
           sleep(20);
         }
         case IdempotencyStore.Claim.First first -> {
@@ -224,12 +261,107 @@ public final class KvCoordinator implements KvService, AutoCloseable {
             idempotency.release(tenant.id(), idempotencyKey);
             throw e;
           }
-          idempotency.complete(tenant.id(), idempotencyKey, result,
-              config.idempotencyRetention());
+          idempotency.complete(tenant.id(), idempotencyKey, result, retention);
           return result;
         }
       }
     }
+  }
+
+  private static void checkDeadline(long deadline, String idempotencyKey) {
+    if (System.nanoTime() - deadline > 0) {
+      throw new SynodException(ErrorCode.ABORTED, "idempotency_key", "a write with '"
+          + idempotencyKey + "' is still in progress; retry it later");
+    }
+  }
+
+  private static void checkIdempotencyKey(String idempotencyKey) {
+    if (idempotencyKey == null || idempotencyKey.isBlank()
+        || idempotencyKey.length() > IDEMPOTENCY_KEY_MAX) {
+      throw SynodException.invalid("idempotency_key", "must be 1 to " + IDEMPOTENCY_KEY_MAX
+          + " characters, not blank");
+    }
+  }
+
+  private static SynodException fenced(Tenant tenant, String idempotencyKey) {
+    return new SynodException(ErrorCode.FAILED_PRECONDITION, "idempotency_key", "'"
+        + idempotencyKey + "' of tenant '" + tenant.id() + "' was fenced by a saga"
+        + " compensation: the step it belongs to was compensated before this write came, so it"
+        + " must not take effect");
+  }
+
+  // ---- fences --------------------------------------------------------------------------------
+
+  /** What {@link #fence} found under an idempotency key. */
+  public enum Fence {
+    /**
+     * Nothing held the key: the write never ran (or failed, leaving nothing). The fence holds
+     * the key now, for the retention given; a write with it is refused (FAILED_PRECONDITION,
+     * field {@code idempotency_key}).
+     */
+    NEVER_RAN,
+    /** An earlier fence holds the key: this is a repeat of it. */
+    FENCED_BEFORE,
+    /** A write with the key completed: its effect exists. The key stays that write's. */
+    APPLIED,
+    /**
+     * A write with the key is under way (or another fence is being placed): whether it takes
+     * effect is not known yet. Ask again later; its claim ends with it or with its lease.
+     */
+    IN_PROGRESS
+  }
+
+  /**
+   * Fences {@code idempotencyKey} of the tenant against a write that has not come yet, or tells
+   * how far the write that holds it got (see {@link Fence}). A saga's compensation calls it on
+   * its action's key before undoing anything: an action that never ran is then refused should it
+   * arrive late, and one that ran is known to need undoing. The fence is an idempotency record
+   * like a write's, claimed with {@link #FENCE_FINGERPRINT} and completed with a response whose
+   * {@code success} is false and whose message says {@value #FENCED}.
+   *
+   * <p>A write whose claim outlived its lease (a coordinator that crashed mid-write) counts as
+   * never run: the lease is what bounds a write, as for the write's own retries.
+   *
+   * @param retention how long the fence holds the key; as long as the write could still come
+   * @throws SynodException INVALID_ARGUMENT naming {@code tenant_id}, {@code idempotency_key} or
+   *     {@code retention}; NOT_FOUND for an unknown tenant; UNAVAILABLE when the idempotency
+   *     store cannot be reached; ABORTED when the key changed hands on every try
+   */
+  public Fence fence(String tenantId, String idempotencyKey, Duration retention) {
+    return timed("fence", () -> {
+      Tenant.checkId("tenant_id", tenantId);
+      checkIdempotencyKey(idempotencyKey);
+      Tenant tenant = tenants.require(tenantId);
+      for (int tries = 0; tries < FENCE_TRIES_MAX; tries++) {
+        IdempotencyStore.Claim claim = idempotency.claim(tenant.id(), idempotencyKey,
+            FENCE_FINGERPRINT, retention);
+        switch (claim) {
+          case IdempotencyStore.Claim.First first -> {
+            idempotency.complete(tenant.id(), idempotencyKey, new KvWriteResult(false, null,
+                idempotencyKey, null, 0, null, false, FENCED), retention);
+            return Fence.NEVER_RAN;
+          }
+          case IdempotencyStore.Claim.Done done -> {
+            return Fence.FENCED_BEFORE;
+          }
+          case IdempotencyStore.Claim.InProgress inProgress -> {
+            return Fence.IN_PROGRESS;
+          }
+          case IdempotencyStore.Claim.Mismatch mismatch -> {
+            Optional<IdempotencyStore.Held> holder = idempotency.peek(tenant.id(),
+                idempotencyKey);
+            if (holder.isPresent()) {
+              return holder.get() instanceof IdempotencyStore.Held.Completed
+                  ? Fence.APPLIED : Fence.IN_PROGRESS;
+            }
+            // The write let go of the key since (it failed, or its claim expired): take it.
+          }
+        }
+      }
+      throw new SynodException(ErrorCode.ABORTED, "idempotency_key", "'" + idempotencyKey
+          + "' of tenant '" + tenantId + "' changed hands " + FENCE_TRIES_MAX + " times while"
+          + " it was being fenced; retry");
+    });
   }
 
   // ---- reads ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Remembers the writes that carried an idempotency key, so that a retry of one returns the first
@@ -72,6 +73,27 @@ public interface IdempotencyStore extends AutoCloseable {
     record Mismatch() implements Claim {}
   }
 
+  /** What {@link #peek} found holding a key. */
+  sealed interface Held {
+    /** The fingerprint of the request that holds the key. */
+    String fingerprint();
+
+    /** Claimed and not completed, within its lease. */
+    record Claimed(String fingerprint) implements Held {
+      public Claimed {
+        Objects.requireNonNull(fingerprint, "fingerprint");
+      }
+    }
+
+    /** Completed: {@code response} is the stored response of the request that holds it. */
+    record Completed(String fingerprint, KvWriteResult response) implements Held {
+      public Completed {
+        Objects.requireNonNull(fingerprint, "fingerprint");
+        Objects.requireNonNull(response, "response");
+      }
+    }
+  }
+
   /**
    * Claims {@code idempotencyKey} of the tenant for the request with {@code requestFingerprint}:
    * First if it was free, else what the first request with this key left (Done, InProgress, or
@@ -90,6 +112,16 @@ public interface IdempotencyStore extends AutoCloseable {
 
   /** Drops this caller's unfinished claim after its write failed, so a retry can run at once. */
   void release(String tenantId, String idempotencyKey);
+
+  /**
+   * What holds {@code idempotencyKey} of the tenant now, without claiming or changing it: empty
+   * when nothing does (never claimed, released, or expired). {@link #claim} answers {@link
+   * Claim.Mismatch} alike for a claim and a completed write of another request; a caller that
+   * must tell them apart, and whose request it was, asks here: the coordinator, to tell a key
+   * fenced by a saga's compensation from a key of another write, and a fence whether the action
+   * it fences completed.
+   */
+  Optional<Held> peek(String tenantId, String idempotencyKey);
 
   /** Releases the store's connections. */
   @Override

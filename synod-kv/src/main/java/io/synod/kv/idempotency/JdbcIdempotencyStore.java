@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -128,7 +129,7 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
       if (insert(key, requestFingerprint, claimUntilMs)) {
         return new Claim.First();
       }
-      Row row = read(key);
+      Row row = read(key, "claim");
       if (row == null) {
         continue; // released or purged since the insert failed
       }
@@ -186,6 +187,17 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
     });
   }
 
+  @Override
+  public Optional<Held> peek(String tenantId, String idempotencyKey) {
+    checkKey(tenantId, idempotencyKey);
+    Key key = new Key(tenantId, idempotencyKey);
+    Row row = read(key, "peek");
+    if (row == null || row.expiresAtMs() <= clock.millis()) {
+      return Optional.empty(); // an expired row counts as absent, as for claim
+    }
+    return Optional.of(held(key, row));
+  }
+
   /** Deletes the rows expired at {@code now}, claimed or done; returns how many. */
   public int purgeExpired(Instant now) {
     Objects.requireNonNull(now, "now");
@@ -236,15 +248,23 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
     if (!row.fingerprint().equals(requestFingerprint)) {
       return new Claim.Mismatch();
     }
+    return switch (held(key, row)) {
+      case Held.Claimed claimed -> new Claim.InProgress();
+      case Held.Completed completed -> new Claim.Done(completed.response());
+    };
+  }
+
+  /** The live {@code row}, decoded; INTERNAL if it is malformed. */
+  private static Held held(Key key, Row row) {
     if (CLAIMED.equals(row.state())) {
-      return new Claim.InProgress();
+      return new Held.Claimed(row.fingerprint());
     }
     if (!DONE.equals(row.state()) || row.response() == null) {
       throw corrupt(key, "state '" + row.state() + "'"
           + (row.response() == null ? " without a response" : ""));
     }
     try {
-      return new Claim.Done(ResponseCodec.decode(row.response()));
+      return new Held.Completed(row.fingerprint(), ResponseCodec.decode(row.response()));
     } catch (IllegalArgumentException e) {
       throw corrupt(key, e.getMessage());
     }
@@ -269,8 +289,8 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  private Row read(Key key) {
-    return run("claim", key, c -> {
+  private Row read(Key key, String what) {
+    return run(what, key, c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT fingerprint, state, response,"
           + " expires_at FROM " + TABLE + " WHERE tenant_id = ? AND idem_key = ?")) {
         bindKey(ps, 1, key);

@@ -12,10 +12,10 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.Jedis;
@@ -77,6 +77,11 @@ public final class RedisIdempotencyStore implements IdempotencyStore {
       return 0
       """);
 
+  /** KEYS[1]: the key. The hash's s, f, r (all nil when the key is absent). */
+  static final Script PEEK = new Script("""
+      return redis.call('HMGET', KEYS[1], 's', 'f', 'r')
+      """);
+
   private final JedisPool pool;
   private final Duration lease;
 
@@ -126,7 +131,28 @@ public final class RedisIdempotencyStore implements IdempotencyStore {
     if (reply instanceof Long) {
       return new Claim.First();
     }
-    List<?> found = (List<?>) reply;
+    Held held = held(tenantId, idempotencyKey, (List<?>) reply);
+    if (!held.fingerprint().equals(requestFingerprint)) {
+      return new Claim.Mismatch();
+    }
+    return switch (held) {
+      case Held.Claimed claimed -> new Claim.InProgress();
+      case Held.Completed completed -> new Claim.Done(completed.response());
+    };
+  }
+
+  @Override
+  public Optional<Held> peek(String tenantId, String idempotencyKey) {
+    checkKey(tenantId, idempotencyKey);
+    List<?> found = (List<?>) run("peek", tenantId, idempotencyKey, PEEK);
+    if (found.stream().allMatch(Objects::isNull)) {
+      return Optional.empty(); // absent, or expired: Redis forgets it by itself
+    }
+    return Optional.of(held(tenantId, idempotencyKey, found));
+  }
+
+  /** The hash's s, f and r as found, decoded; INTERNAL if they are malformed. */
+  private static Held held(String tenantId, String idempotencyKey, List<?> found) {
     String state = found.get(0) == null ? null : new String((byte[]) found.get(0),
         StandardCharsets.UTF_8);
     byte[] fingerprint = (byte[]) found.get(1);
@@ -134,18 +160,16 @@ public final class RedisIdempotencyStore implements IdempotencyStore {
       throw corrupt(tenantId, idempotencyKey, "state " + state + ", fingerprint "
           + (fingerprint == null ? "missing" : "present"));
     }
-    if (!Arrays.equals(fingerprint, utf8(requestFingerprint))) {
-      return new Claim.Mismatch();
-    }
+    String fp = new String(fingerprint, StandardCharsets.UTF_8);
     if ("p".equals(state)) {
-      return new Claim.InProgress();
+      return new Held.Claimed(fp);
     }
     byte[] response = (byte[]) found.get(2);
     if (response == null) {
       throw corrupt(tenantId, idempotencyKey, "done without a response");
     }
     try {
-      return new Claim.Done(ResponseCodec.decode(response));
+      return new Held.Completed(fp, ResponseCodec.decode(response));
     } catch (IllegalArgumentException e) {
       throw corrupt(tenantId, idempotencyKey, e.getMessage());
     }

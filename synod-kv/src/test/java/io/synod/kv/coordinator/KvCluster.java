@@ -131,6 +131,11 @@ final class KvCluster implements AutoCloseable {
     });
   }
 
+  /** The idempotency store every coordinator of the cluster shares. */
+  IdempotencyStore idempotency() {
+    return idempotency;
+  }
+
   SimpleMeterRegistry registry(String coordinatorId) {
     return registries.get(coordinatorId);
   }

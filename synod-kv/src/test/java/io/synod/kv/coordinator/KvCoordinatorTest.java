@@ -12,8 +12,11 @@ import io.synod.api.kv.KvReadResult;
 import io.synod.api.kv.KvWrite;
 import io.synod.api.kv.KvWriteResult;
 import io.synod.api.kv.Tenant;
+import io.synod.kv.coordinator.KvCoordinator.Fence;
+import io.synod.kv.idempotency.IdempotencyStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,9 +24,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Idempotent writes, deletes, quotas and bad input, on three real nodes. */
+/** Idempotent writes, fences, deletes, quotas and bad input, on three real nodes. */
 @Timeout(120)
 class KvCoordinatorTest {
+  private static final Duration WEEK = Duration.ofDays(7);
+
   @TempDir static Path dir;
   static KvCluster cluster;
   static KvCoordinator kv;
@@ -59,6 +64,65 @@ class KvCoordinatorTest {
         "req-1"))).isInstanceOfSatisfying(SynodException.class, e -> {
           assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
           assertThat(e.field()).contains("idempotency_key");
+        });
+  }
+
+  @Test
+  void aFencedKeyRefusesTheWriteThatComesLater() {
+    assertThat(kv.fence("acme", "saga-1_step_a", WEEK)).isEqualTo(Fence.NEVER_RAN);
+
+    assertThatThrownBy(() -> cluster.coordinator("c2").write(new KvWrite("acme", "fenced",
+        bytes("late"), null, "saga-1_step_a")))
+        .isInstanceOfSatisfying(SynodException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.FAILED_PRECONDITION);
+          assertThat(e.field()).contains("idempotency_key");
+          assertThat(e.getMessage()).contains("fenced by a saga compensation");
+        });
+    assertThatThrownBy(() -> kv.delete(new KvDelete("acme", "fenced", null, "saga-1_step_a")))
+        .isInstanceOfSatisfying(SynodException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.FAILED_PRECONDITION));
+    assertThat(kv.read(KvRead.of("acme", "fenced")).found()).isFalse();
+    assertThat(kv.fence("acme", "saga-1_step_a", WEEK)).isEqualTo(Fence.FENCED_BEFORE);
+    assertThat(cluster.idempotency().peek("acme", "saga-1_step_a")).hasValueSatisfying(held -> {
+      assertThat(held.fingerprint()).isEqualTo(KvCoordinator.FENCE_FINGERPRINT);
+      assertThat(((IdempotencyStore.Held.Completed) held).response().success()).isFalse();
+    });
+  }
+
+  @Test
+  void aFenceOfAWrittenKeyFindsItAppliedAndLeavesItToTheWrite() {
+    KvWriteResult first = kv.write(new KvWrite("acme", "applied", bytes("v"), null,
+        "saga-2_step_a"), WEEK);
+
+    assertThat(kv.fence("acme", "saga-2_step_a", WEEK)).isEqualTo(Fence.APPLIED);
+    assertThat(kv.fence("acme", "saga-2_step_a", WEEK)).isEqualTo(Fence.APPLIED);
+    KvWriteResult again = kv.write(new KvWrite("acme", "applied", bytes("v"), null,
+        "saga-2_step_a"), WEEK);
+    assertThat(again.duplicate()).isTrue();
+    assertThat(again.clock()).isEqualTo(first.clock());
+  }
+
+  @Test
+  void aFenceOfAKeyWhoseWriteIsUnderWaySaysSoAndTakesItOnceReleased() {
+    IdempotencyStore store = cluster.idempotency();
+    assertThat(store.claim("acme", "saga-3_step_a", "a-writes-fingerprint", WEEK))
+        .isEqualTo(new IdempotencyStore.Claim.First());
+
+    assertThat(kv.fence("acme", "saga-3_step_a", WEEK)).isEqualTo(Fence.IN_PROGRESS);
+    store.release("acme", "saga-3_step_a"); // the write failed
+    assertThat(kv.fence("acme", "saga-3_step_a", WEEK)).isEqualTo(Fence.NEVER_RAN);
+  }
+
+  @Test
+  void aFenceRefusesBadInputNamingTheField() {
+    invalid(() -> kv.fence("no spaces", "k", WEEK), "tenant_id");
+    invalid(() -> kv.fence("acme", " ", WEEK), "idempotency_key");
+    invalid(() -> kv.fence("acme", "k".repeat(257), WEEK), "idempotency_key");
+    invalid(() -> kv.fence("acme", "k", Duration.ofDays(31)), "retention");
+    assertThatThrownBy(() -> kv.fence("nobody", "k", WEEK))
+        .isInstanceOfSatisfying(SynodException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND);
+          assertThat(e.field()).contains("tenant_id");
         });
   }
 

@@ -9,6 +9,7 @@ import io.synod.api.kv.Consistency;
 import io.synod.api.kv.KvWriteResult;
 import io.synod.api.kv.VectorClock;
 import io.synod.kv.idempotency.IdempotencyStore.Claim;
+import io.synod.kv.idempotency.IdempotencyStore.Held;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -228,7 +229,40 @@ abstract class IdempotencyStoreContract {
   }
 
   @Test
+  void peekShowsWhoHoldsAKeyAndHowFarItGotWithoutClaimingIt() {
+    assertThat(store.peek(tenant, "k1")).isEmpty();
+    assertThat(store.claim(tenant, "k1", FP, DAY)).isEqualTo(new Claim.First()); // still free
+
+    assertThat(open(IdempotencyStore.DEFAULT_LEASE).peek(tenant, "k1"))
+        .contains(new Held.Claimed(FP));
+    assertThat(store.claim(tenant, "k1", FP, DAY)).isEqualTo(new Claim.InProgress());
+
+    store.complete(tenant, "k1", fullResponse("k1"), DAY);
+    assertThat(store.peek(tenant, "k1")).contains(new Held.Completed(FP, fullResponse("k1")));
+    assertThat(store.claim(tenant, "k1", OTHER_FP, DAY)).isEqualTo(new Claim.Mismatch());
+    assertThat(store.peek(tenant, "k1")).contains(new Held.Completed(FP, fullResponse("k1")));
+    assertThat(store.peek(tenant + ".other", "k1")).isEmpty();
+  }
+
+  @Test
+  void peekSeesNothingOfAReleasedOrExpiredKey() throws Exception {
+    store.claim(tenant, "released", FP, DAY);
+    store.release(tenant, "released");
+    open(SHORT).claim(tenant, "abandoned", FP, DAY);
+    store.claim(tenant, "forgotten", OTHER_FP, DAY);
+    store.complete(tenant, "forgotten", fullResponse("forgotten"), SHORT);
+
+    pass(PAST_SHORT);
+
+    assertThat(store.peek(tenant, "released")).isEmpty();
+    assertThat(store.peek(tenant, "abandoned")).isEmpty();
+    assertThat(store.peek(tenant, "forgotten")).isEmpty();
+  }
+
+  @Test
   void badArgumentsAreRefusedNamingTheField() {
+    assertInvalid(() -> store.peek("bad tenant", "k"), "tenant_id");
+    assertInvalid(() -> store.peek(tenant, ""), "idempotency_key");
     assertInvalid(() -> store.claim("bad tenant", "k", FP, DAY), "tenant_id");
     assertInvalid(() -> store.claim(tenant, "", FP, DAY), "idempotency_key");
     assertInvalid(() -> store.claim(tenant, "k".repeat(257), FP, DAY), "idempotency_key");

@@ -57,6 +57,12 @@ class RedisIdempotencyStoreIT extends IdempotencyStoreContract {
           assertThat(e.getMessage()).contains("synod:kv:idem:" + tenant + ":k2")
               .contains("malformed");
         });
+    assertThatThrownBy(() -> store.peek(tenant, "k1"))
+        .isInstanceOfSatisfying(SynodException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.INTERNAL));
+    assertThatThrownBy(() -> store.peek(tenant, "k2"))
+        .isInstanceOfSatisfying(SynodException.class,
+            e -> assertThat(e.getMessage()).contains("malformed"));
   }
 
   @Test

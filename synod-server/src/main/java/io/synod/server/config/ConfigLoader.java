@@ -295,6 +295,9 @@ public final class ConfigLoader {
         throw tree.fail(element.display() + ".name", "must be unique among stores; got \""
             + store.name() + "\" again");
       }
+      if (store.name().equals(Kv.SAGA_STORE_NAME) && tree.flag("kv.enabled")) {
+        throw tree.fail(element.display() + ".name", Kv.SAGA_STORE_NAME_TAKEN);
+      }
     }
     return List.copyOf(byName.values());
   }

@@ -1,5 +1,6 @@
 package io.synod.server.config;
 
+import io.synod.api.SynodException;
 import io.synod.api.kv.KvService;
 import io.synod.api.spi.Participant;
 import io.synod.core.lock.LockTable;
@@ -73,6 +74,13 @@ public record ServerConfig(
     Objects.requireNonNull(limits, "limits");
     Objects.requireNonNull(monitoring, "monitoring");
     Objects.requireNonNull(kv, "kv");
+    if (kv.enabled()) {
+      for (Store store : stores) {
+        if (store.name().equals(Kv.SAGA_STORE_NAME)) {
+          throw SynodException.invalid("stores." + store.name(), Kv.SAGA_STORE_NAME_TAKEN);
+        }
+      }
+    }
   }
 
   /**
@@ -193,6 +201,12 @@ public record ServerConfig(
       String defaultTenant) {
     /** The most storage nodes one server runs inside itself. */
     public static final int EMBEDDED_NODES_MAX = 16;
+    /** The name saga steps give the key-value store, which no configured store may take. */
+    public static final String SAGA_STORE_NAME = "kv";
+    /** Why a configured store may not be named {@link #SAGA_STORE_NAME}. */
+    public static final String SAGA_STORE_NAME_TAKEN = "must not be \"" + SAGA_STORE_NAME
+        + "\" while the key-value store is enabled: saga steps name the key-value store so;"
+        + " rename the store, or disable the key-value store";
 
     public Kv {
       Objects.requireNonNull(coordinator, "coordinator");

@@ -36,10 +36,17 @@ import java.util.regex.Pattern;
  *     "retry_policy": {"max_attempts": 3, "backoff_strategy": "exponential", "base_delay": "1s", "max_delay": "30s"}},
  *    {"name": "charge",
  *     "forward_operation": {"store": "payments", "sql": "INSERT INTO charges VALUES (?, ?)",
- *                           "params": ["{{saga.saga_id}}", "{{saga.amount}}"]}}]}
+ *                           "params": ["{{saga.saga_id}}", "{{saga.amount}}"]}},
+ *    {"name": "mark",
+ *     "forward_operation": {"store": "kv", "tenant_id": "shop", "key": "order:{{saga.saga_id}}",
+ *                           "value": "paid"},
+ *     "compensation_operation": {"store": "kv", "tenant_id": "shop",
+ *                                "key": "order:{{saga.saga_id}}", "delete": true}}]}
  * }</pre>
  *
- * <p>An operation is SQL ({@code sql} and {@code params}) or a Redis command ({@code redis}).
+ * <p>An operation is SQL ({@code sql} and {@code params}), a Redis command ({@code redis}), or
+ * a write of one key of the server's key-value store ({@code tenant_id}, {@code key}, and
+ * {@code value} or {@code "delete": true}; the store is {@code kv}).
  * Steps without {@code depends_on} run after the step before them (the spec's sequence); {@code
  * "depends_on": []} starts a step at once, in parallel with the others. Every error names the
  * field as the JSON has it, e.g. {@code definition.steps[1].retry_policy.max_attempts}, including
@@ -53,8 +60,12 @@ public final class SagaJson {
   private static final Set<String> DEFINITION_FIELDS = Set.of("name", "steps");
   private static final Set<String> STEP_FIELDS = Set.of("name", "depends_on", "forward_operation",
       "compensation_operation", "retry_policy");
-  private static final Set<String> OPERATION_FIELDS =
-      Set.of("store", "sql", "params", "redis", "timeout", "idempotency_key");
+  private static final Set<String> OPERATION_FIELDS = Set.of("store", "sql", "params", "redis",
+      "tenant_id", "key", "value", "delete", "timeout", "idempotency_key");
+  /** The fields of a key-value operation, in the order a message names the first one found. */
+  private static final List<String> KV_FIELDS = List.of("tenant_id", "key", "value", "delete");
+  private static final String KINDS = "must have exactly one of sql (with params), redis, or a"
+      + " kv write (tenant_id and key, with value or \"delete\": true)";
   private static final Set<String> RETRY_FIELDS =
       Set.of("max_attempts", "backoff_strategy", "base_delay", "max_delay");
   private static final Set<String> REQUEST_FIELDS =
@@ -236,11 +247,20 @@ public final class SagaJson {
     idempotencyKey(fields, keyKind);
     String sql = fields.string("sql");
     JsonNode redis = fields.array("redis");
-    if ((sql == null) == (redis == null)) {
-      throw SynodException.invalid(path, "must have exactly one of sql (with params) or redis");
+    String kvField = KV_FIELDS.stream().filter(f -> fields.raw(f) != null).findFirst()
+        .orElse(null);
+    if (kvField != null && (sql != null || redis != null)) {
+      throw SynodException.invalid(fields.path(kvField), "belongs to a kv operation; an"
+          + " operation with " + (sql != null ? "sql" : "redis") + " has none");
+    }
+    if ((sql == null) == (redis == null) && kvField == null) {
+      throw SynodException.invalid(path, KINDS);
     }
     Duration timeout = duration(fields.raw("timeout"), fields.path("timeout"),
         SagaStep.DEFAULT_TIMEOUT);
+    if (kvField != null) {
+      return new Operation(kv(fields, path, store), timeout);
+    }
     if (sql != null) {
       return new Operation(new StepOperation.Sql(store, sql,
           params(fields.array("params"), fields.path("params"))), timeout);
@@ -250,6 +270,21 @@ public final class SagaJson {
           + " carries its arguments in the array");
     }
     return new Operation(new StepOperation.Redis(store, fields.strings("redis")), timeout);
+  }
+
+  /** A key-value operation: tenant_id, key, and value or "delete": true. */
+  private static StepOperation.Kv kv(JsonFields fields, String path, String store) {
+    if (fields.raw("params") != null) {
+      throw SynodException.invalid(fields.path("params"), "belongs to sql; a kv operation"
+          + " writes value");
+    }
+    JsonNode delete = fields.raw("delete");
+    if (delete != null && !delete.isBoolean()) {
+      throw SynodException.invalid(fields.path("delete"), "must be true or false; got "
+          + JsonFields.describe(delete));
+    }
+    return SagaProtoMapping.kv(path, store, fields.string("tenant_id"), fields.string("key"),
+        fields.string("value"), delete != null && delete.booleanValue());
   }
 
   /**

@@ -413,6 +413,17 @@ class ConfigLoaderTest {
         .isEqualTo(ConfigLoader.load(Optional.empty(), Map.of()));
   }
 
+  @Test
+  void aStoreMayBeNamedKvWhileTheKeyValueStoreIsDisabled() throws IOException {
+    ServerConfig config = load("""
+        coordination_service:
+          stores: [{name: kv, type: h2, jdbc_url: "jdbc:h2:mem:kv"}]
+          kv: {enabled: false}
+        """, Map.of());
+
+    assertThat(config.stores()).extracting(ServerConfig.Store::name).containsExactly("kv");
+  }
+
   static Stream<Arguments> invalidFiles() {
     return Stream.of(
         Arguments.of("listen: {http_port: 70000}",
@@ -473,6 +484,10 @@ class ConfigLoaderTest {
               - {name: a, type: h2, jdbc_url: "jdbc:h2:mem:a"}
               - {name: a, type: h2, jdbc_url: "jdbc:h2:mem:b"}""",
             "coordination_service.stores[1].name: must be unique among stores; got \"a\" again"),
+        Arguments.of("stores: [{name: kv, type: h2, jdbc_url: \"jdbc:h2:mem:kv\"}]",
+            "coordination_service.stores[0].name: must not be \"kv\" while the key-value store"
+                + " is enabled: saga steps name the key-value store so; rename the store, or"
+                + " disable the key-value store"),
         Arguments.of("stores: [{name: a, type: h2, jdbc_url: \"jdbc:h2:mem:a\", "
                 + "connection_pool: {max_connections: 0}}]",
             "coordination_service.stores[0].connection_pool.max_connections: must be 1 to 1000; "

@@ -2,7 +2,9 @@ package io.synod.engine.saga.store;
 
 /**
  * A store that runs saga steps exactly once: one per configured store name (and one {@link
- * LocalSagaStore} for the application's in-process handlers).
+ * LocalSagaStore} for the application's in-process handlers; a server adds one for its
+ * key-value store, whose barrier is the step's idempotency key in that store's idempotency
+ * records rather than a row beside the effect).
  *
  * <p>Every {@link #apply} records the step's barrier in the same local transaction (or atomic
  * script) as the effect, following DTM's "sub-transaction barrier":

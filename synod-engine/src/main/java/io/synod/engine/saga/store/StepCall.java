@@ -70,6 +70,15 @@ public record StepCall(
         resolved, step.timeout());
   }
 
+  /**
+   * The key of this step's action, {@code <saga>_step_<step>} ({@link SagaStep#actionKey}): what
+   * a compensation call looks for when its store keeps the action's barrier under that key (the
+   * key-value store, which fences it).
+   */
+  public String actionKey() {
+    return SagaStep.actionKey(sagaId, step);
+  }
+
   /** "action" or "compensation", for messages. */
   String kindName() {
     return kind == Kind.ACTION ? "action" : "compensation";

@@ -1,8 +1,10 @@
 package io.synod.engine.saga.store;
 
 import io.synod.api.SynodException;
+import io.synod.api.kv.Tenant;
 import io.synod.api.saga.StepOperation;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,8 +19,12 @@ import java.util.regex.Pattern;
  *
  * <ul>
  *   <li>A value that is exactly one placeholder takes the input's value with its type: a SQL
- *       parameter {@code "{{saga.amount}}"} binds the number 5, or NULL. Redis words and local
- *       arguments are text, so they take the value's text.
+ *       parameter {@code "{{saga.amount}}"} binds the number 5, or NULL. Redis words, local
+ *       arguments and a key-value step's tenant, key and value are text, so they take the
+ *       value's text.
+ *   <li>A key-value step's tenant and key are checked once filled, as the key-value store would
+ *       check them: so a saga whose input makes a bad key is refused at its start, not when the
+ *       step runs.
  *   <li>A placeholder inside a longer text is replaced by the value's text ({@code
  *       "stock:{{saga.item}}"} becomes {@code "stock:apple"}); a null or byte-array value cannot
  *       be text and is an error.
@@ -60,8 +66,12 @@ public final class Templates {
       case StepOperation.Sql sql -> values.sql(sql);
       case StepOperation.Redis redis -> values.redis(redis);
       case StepOperation.Local local -> values.local(local);
+      case StepOperation.Kv kv -> values.kv(kv);
     };
   }
+
+  /** The longest key of the key-value store, in UTF-8 bytes (spec 004). */
+  static final int KV_KEY_BYTES_MAX = 1024;
 
   /** The saga's values, and where in the definition the operation is. */
   private record Values(String sagaId, Map<String, Object> input, String prefix) {
@@ -93,6 +103,19 @@ public final class Templates {
       new TreeMap<>(op.args()).forEach((name, value) ->
           args.put(name, text(value, prefix + "args." + name)));
       return new StepOperation.Local(op.store(), args);
+    }
+
+    StepOperation.Kv kv(StepOperation.Kv op) {
+      String tenantId = text(op.tenantId(), prefix + "tenant_id");
+      Tenant.checkId(prefix + "tenant_id", tenantId);
+      String key = text(op.key(), prefix + "key");
+      int keyBytes = key.getBytes(StandardCharsets.UTF_8).length;
+      if (keyBytes == 0 || keyBytes > KV_KEY_BYTES_MAX) {
+        throw SynodException.invalid(prefix + "key", "must be 1 to " + KV_KEY_BYTES_MAX
+            + " bytes in UTF-8 once its placeholders are filled; got " + keyBytes);
+      }
+      String value = op.value() == null ? null : text(op.value(), prefix + "value");
+      return new StepOperation.Kv(op.store(), tenantId, key, value, op.delete());
     }
 
     /** A value that is one placeholder keeps the input's type; otherwise text. */

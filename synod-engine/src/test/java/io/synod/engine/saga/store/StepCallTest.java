@@ -24,6 +24,8 @@ class StepCallTest {
     assertThat(compensation.idempotencyKey()).isEqualTo("s1_comp_reserve");
     assertThat(compensation.kind()).isEqualTo(StepCall.Kind.COMPENSATION);
     assertThat(compensation.timeout()).isEqualTo(Duration.ofSeconds(3));
+    // A compensation knows its action's key, for a store that fences it (the key-value store).
+    assertThat(compensation.actionKey()).isEqualTo(action.idempotencyKey());
   }
 
   @Test

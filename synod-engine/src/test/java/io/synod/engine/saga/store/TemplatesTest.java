@@ -131,4 +131,57 @@ class TemplatesTest {
 
     assertThat(Templates.resolve(op, "s1", Map.of())).isEqualTo(op);
   }
+
+  @Test
+  void aKvStepsTenantKeyAndValueAreTextAndADeleteKeepsNoValue() {
+    StepOperation put = Templates.resolve(StepOperation.Kv.put("kv", "{{saga.item}}-shop",
+        "order:{{saga.saga_id}}", "{{saga.amount}} x {{saga.price}}"), "s1", INPUT);
+    StepOperation delete = Templates.resolve(
+        StepOperation.Kv.delete("kv", "acme", "order:{{saga.saga_id}}"), "s2", INPUT);
+
+    assertThat(put).isEqualTo(StepOperation.Kv.put("kv", "apple-shop", "order:s1", "5 x 1000"));
+    assertThat(delete).isEqualTo(StepOperation.Kv.delete("kv", "acme", "order:s2"));
+  }
+
+  @Test
+  void aKvStepsFilledTenantAndKeyAreCheckedNamingTheField() {
+    Map<String, Object> input = Map.of("tenant", "no spaces allowed", "long", "x".repeat(1024));
+
+    assertThatThrownBy(() -> Templates.resolve("steps[2].action",
+        StepOperation.Kv.put("kv", "{{saga.tenant}}", "k", "v"), "s1", input))
+        .isInstanceOfSatisfying(SynodException.class, e -> {
+          assertThat(e.field()).contains("steps[2].action.tenant_id");
+          assertThat(e.getMessage()).contains("no spaces allowed");
+        });
+    assertThatThrownBy(() -> Templates.resolve("steps[0].compensation",
+        StepOperation.Kv.delete("kv", "acme", "k{{saga.long}}"), "s1", input))
+        .isInstanceOfSatisfying(SynodException.class, e -> {
+          assertThat(e.field()).contains("steps[0].compensation.key");
+          assertThat(e.getMessage()).contains("1025");
+        });
+    assertThatThrownBy(() -> Templates.resolve("steps[0].action",
+        StepOperation.Kv.put("kv", "acme", "k", "{{saga.missing}}"), "s1", input))
+        .isInstanceOfSatisfying(SynodException.class,
+            e -> assertThat(e.field()).contains("steps[0].action.value"));
+  }
+
+  @Test
+  void aKvOperationNamesTheFieldItLacks() {
+    assertThatThrownBy(() -> new StepOperation.Kv("kv", "", "k", "v", false))
+        .isInstanceOfSatisfying(SynodException.class,
+            e -> assertThat(e.field()).contains("tenant_id"));
+    assertThatThrownBy(() -> new StepOperation.Kv("kv", "acme", "", "v", false))
+        .isInstanceOfSatisfying(SynodException.class, e -> assertThat(e.field()).contains("key"));
+    assertThatThrownBy(() -> new StepOperation.Kv("kv", "acme", "k", null, false))
+        .isInstanceOfSatisfying(SynodException.class,
+            e -> assertThat(e.field()).contains("value"));
+    assertThatThrownBy(() -> new StepOperation.Kv("kv", "acme", "k", "v", true))
+        .isInstanceOfSatisfying(SynodException.class, e -> {
+          assertThat(e.field()).contains("value");
+          assertThat(e.getMessage()).contains("delete");
+        });
+    assertThatThrownBy(() -> new StepOperation.Kv(" ", "acme", "k", "v", false))
+        .isInstanceOfSatisfying(SynodException.class,
+            e -> assertThat(e.field()).contains("store"));
+  }
 }
