@@ -216,6 +216,23 @@ class SynodServerTest {
     assertThat(JSON.readTree(get("/health/ready").body()).get("checks").has("kv")).isFalse();
   }
 
+  /** A malformed escape never reaches a route: the HTTP server refuses the request line. */
+  @Test
+  void aMalformedPercentEscapeIsBadInputNotAServerError() throws Exception {
+    for (String path : List.of("/v1/coordinations/t%zz", "/v1/locks/a%zz", "/v1/sagas/s%zz",
+        "/v1/kv/default/k%zz", "/v1/coordinations?state=%zz")) {
+      // java.net.http refuses to send such a URI: write the request by hand.
+      var address = server.httpAddress();
+      try (var socket = new java.net.Socket(address.getHostString(), address.getPort())) {
+        socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\n"
+            + "Connection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        String answer = new String(socket.getInputStream().readAllBytes(),
+            java.nio.charset.StandardCharsets.US_ASCII);
+        assertThat(answer).as(path).startsWith("HTTP/1.1 400");
+      }
+    }
+  }
+
   private static URI uri(String path) {
     var address = server.httpAddress();
     return URI.create("http://" + address.getHostString() + ":" + address.getPort() + path);

@@ -13,8 +13,6 @@ import io.synod.client.EventProtoMapping;
 import io.synod.client.SagaProtoMapping;
 import io.synod.server.EventRouter;
 import java.io.IOException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -206,6 +204,6 @@ public final class EventHttp {
       throw new SynodException(ErrorCode.NOT_FOUND, "path", "no resource at " + path
           + "; see /openapi.yaml");
     }
-    return URLDecoder.decode(segment.replace("+", "%2B"), StandardCharsets.UTF_8);
+    return PathCodec.segment(segment, "path");
   }
 }

@@ -22,7 +22,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -205,7 +204,8 @@ public final class HttpApi implements AutoCloseable {
     String rest = path.substring(COORDINATIONS.length() + 1);
     if (rest.endsWith("/abort")) {
       request.allow("POST");
-      String id = decode(rest.substring(0, rest.length() - "/abort".length()));
+      String id = PathCodec.segment(rest.substring(0, rest.length() - "/abort".length()),
+          "coordination_id");
       String reason = shapes.abortReason(request.bodyOrMissing());
       ObjectNode answer = json.createObjectNode().put("aborted", router.abort(id, reason, false));
       return sendJson(request.exchange, 200, answer);
@@ -215,7 +215,7 @@ public final class HttpApi implements AutoCloseable {
           + "; see /openapi.yaml");
     }
     request.allow("GET");
-    String id = decode(rest);
+    String id = PathCodec.segment(rest, "coordination_id");
     return sendJson(request.exchange, 200, shapes.result(router.status(id, false).orElseThrow(
         () -> new SynodException(ErrorCode.NOT_FOUND, "coordination_id",
             "no coordination '" + id + "' is known"))));
@@ -282,10 +282,6 @@ public final class HttpApi implements AutoCloseable {
 
   private static MethodNotAllowed methodNotAllowed(String allowed) {
     return new MethodNotAllowed(allowed);
-  }
-
-  private static String decode(String segment) {
-    return URLDecoder.decode(segment, StandardCharsets.UTF_8);
   }
 
   @Override
@@ -368,9 +364,9 @@ public final class HttpApi implements AutoCloseable {
       }
       for (String pair : query.split("&")) {
         int eq = pair.indexOf('=');
-        String key = decode(eq < 0 ? pair : pair.substring(0, eq));
+        String key = PathCodec.query(eq < 0 ? pair : pair.substring(0, eq), "query");
         if (key.equals(name)) {
-          return eq < 0 ? "" : decode(pair.substring(eq + 1));
+          return eq < 0 ? "" : PathCodec.query(pair.substring(eq + 1), name);
         }
         throw SynodException.invalid(key, "unknown query parameter; known: " + name);
       }
@@ -402,11 +398,7 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private static String decodeParam(String raw, String field) {
-      try {
-        return decode(raw);
-      } catch (IllegalArgumentException e) {
-        throw SynodException.invalid(field, "is not validly percent-encoded: " + e.getMessage());
-      }
+      return PathCodec.query(raw, field);
     }
 
     JsonNode body() throws IOException {

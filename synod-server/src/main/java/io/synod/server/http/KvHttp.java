@@ -12,8 +12,6 @@ import io.synod.api.kv.KvService;
 import io.synod.api.kv.KvWrite;
 import io.synod.api.kv.Tenant;
 import java.io.IOException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -232,13 +230,7 @@ public final class KvHttp {
     return decode(raw, "path");
   }
 
-  /** Percent-decoding of a path: '+' stays a plus; a malformed escape names {@code field}. */
   private static String decode(String raw, String field) {
-    try {
-      return URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      throw SynodException.invalid(field, "is not validly percent-encoded in the path: "
-          + e.getMessage());
-    }
+    return PathCodec.segment(raw, field);
   }
 }

@@ -23,8 +23,6 @@ import io.synod.proto.v1.ReleaseRequest;
 import io.synod.proto.v1.Session;
 import io.synod.server.LockRouter;
 import java.io.IOException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -122,7 +120,7 @@ public final class LockHttp {
       return release(body.read());
     }
     allow.accept("GET");
-    String resource = decode(path.substring(LOCKS.length() + 1));
+    String resource = PathCodec.segment(path.substring(LOCKS.length() + 1), "resource");
     return status(router.status(LockStatusRequest.newBuilder().setResource(resource).build(),
         false));
   }
@@ -301,12 +299,7 @@ public final class LockHttp {
       throw new SynodException(ErrorCode.NOT_FOUND, "path", "no resource at " + path
           + "; see /openapi.yaml");
     }
-    return decode(segment);
-  }
-
-  /** Percent-decoding of a path: '+' stays a plus. */
-  private static String decode(String raw) {
-    return URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
+    return PathCodec.segment(segment, "path");
   }
 
   private static <T> T await(CompletableFuture<T> future) {

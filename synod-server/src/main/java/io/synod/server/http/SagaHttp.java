@@ -6,8 +6,6 @@ import io.synod.api.ErrorCode;
 import io.synod.api.SynodException;
 import io.synod.server.SagaRouter;
 import java.io.IOException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -95,7 +93,6 @@ public final class SagaHttp {
       throw new SynodException(ErrorCode.NOT_FOUND, "path", "no resource at " + path
           + "; see /openapi.yaml");
     }
-    // Percent-decoding of a path: '+' stays a plus.
-    return URLDecoder.decode(segment.replace("+", "%2B"), StandardCharsets.UTF_8);
+    return PathCodec.segment(segment, "path");
   }
 }
