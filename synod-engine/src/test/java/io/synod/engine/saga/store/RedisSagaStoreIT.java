@@ -6,11 +6,9 @@ import io.synod.api.saga.StepOperation;
 import io.synod.engine.testing.TestRedis;
 import java.net.URI;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -100,32 +98,6 @@ class RedisSagaStoreIT extends SagaStoreContract {
         .isInstanceOfSatisfying(
             StepResult.Failed.class,
             failed -> assertThat(failed.reason()).contains("WRONGTYPE"));
-  }
-
-  @Test
-  void concurrentTriesOfOneActionApplyOnce() throws Exception {
-    int tries = 8;
-    ExecutorService pool = Executors.newFixedThreadPool(tries);
-    CountDownLatch start = new CountDownLatch(1);
-    try {
-      List<Future<StepResult>> results = new ArrayList<>();
-      for (int i = 0; i < tries; i++) {
-        results.add(pool.submit(() -> {
-          start.await();
-          return store.apply(action(take(3)));
-        }));
-      }
-      start.countDown();
-      List<StepResult> outcomes = new ArrayList<>();
-      for (Future<StepResult> f : results) {
-        outcomes.add(f.get());
-      }
-      assertThat(outcomes).containsOnly(applied(), alreadyApplied());
-      assertThat(outcomes).filteredOn(applied()::equals).hasSize(1);
-    } finally {
-      pool.shutdownNow();
-    }
-    assertThat(stock()).isEqualTo(STOCK - 3);
   }
 
   /**

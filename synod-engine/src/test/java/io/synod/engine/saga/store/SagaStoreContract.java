@@ -4,7 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.synod.api.saga.StepOperation;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -152,5 +158,32 @@ abstract class SagaStoreContract {
         .isInstanceOfSatisfying(
             StepResult.Failed.class, failed -> assertThat(failed.retryable()).isFalse());
     assertThat(barrier(saga, "reserve")).isEmpty();
+  }
+
+  /** Tries of one action racing each other: one applies, the others find its barrier. */
+  @Test
+  void concurrentTriesOfOneActionApplyOnce() throws Exception {
+    int tries = 6;
+    ExecutorService pool = Executors.newFixedThreadPool(tries);
+    CountDownLatch start = new CountDownLatch(1);
+    try {
+      List<Future<StepResult>> results = new ArrayList<>();
+      for (int i = 0; i < tries; i++) {
+        results.add(pool.submit(() -> {
+          start.await();
+          return store.apply(action(take(3)));
+        }));
+      }
+      start.countDown();
+      List<StepResult> outcomes = new ArrayList<>();
+      for (Future<StepResult> f : results) {
+        outcomes.add(f.get());
+      }
+      assertThat(outcomes).containsOnly(applied(), alreadyApplied());
+      assertThat(outcomes).filteredOn(applied()::equals).hasSize(1);
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(stock()).isEqualTo(STOCK - 3);
   }
 }

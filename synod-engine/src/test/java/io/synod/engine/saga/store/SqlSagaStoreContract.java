@@ -146,7 +146,9 @@ abstract class SqlSagaStoreContract extends SagaStoreContract {
    * Four tries of one action at once: the first to insert the barrier row waits on the held stock
    * row, the others wait on its barrier row; when the lock goes, exactly one applies.
    */
+  /** As the contract's, with every try held on the stock row's lock until all have started. */
   @Test
+  @Override
   void concurrentTriesOfOneActionApplyOnce() throws Exception {
     int tries = 4;
     ExecutorService pool = Executors.newFixedThreadPool(tries);

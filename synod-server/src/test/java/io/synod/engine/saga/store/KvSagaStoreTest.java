@@ -12,15 +12,9 @@ import io.synod.server.KvSagaStore;
 import io.synod.server.TestKv;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -199,31 +193,5 @@ class KvSagaStoreTest extends SagaStoreContract {
         .isInstanceOfSatisfying(StepResult.Failed.class,
             failed -> assertThat(failed.retryable()).isTrue());
     assertThat(barrier(saga, "reserve")).isEmpty();
-  }
-
-  @Test
-  void concurrentTriesOfOneActionApplyOnce() throws Exception {
-    int tries = 6;
-    ExecutorService pool = Executors.newFixedThreadPool(tries);
-    CountDownLatch start = new CountDownLatch(1);
-    try {
-      List<Future<StepResult>> results = new ArrayList<>();
-      for (int i = 0; i < tries; i++) {
-        results.add(pool.submit(() -> {
-          start.await();
-          return store.apply(action(take(3)));
-        }));
-      }
-      start.countDown();
-      List<StepResult> outcomes = new ArrayList<>();
-      for (Future<StepResult> f : results) {
-        outcomes.add(f.get());
-      }
-      assertThat(outcomes).containsOnly(applied(), alreadyApplied());
-      assertThat(outcomes).filteredOn(applied()::equals).hasSize(1);
-    } finally {
-      pool.shutdownNow();
-    }
-    assertThat(stock()).isEqualTo(STOCK - 3);
   }
 }
