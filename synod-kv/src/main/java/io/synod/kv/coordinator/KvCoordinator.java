@@ -182,6 +182,16 @@ public final class KvCoordinator implements KvService, AutoCloseable {
       Consistency asked, String idempotencyKey) {
     Consistency consistency = asked != null ? asked : tenant.defaultConsistency();
     RingMembership.View view = membership.view();
+    view.writes().incrementAndGet(); // a membership change waits for the writes of its old view
+    try {
+      return put(tenant, key, value, tombstone, consistency, idempotencyKey, view);
+    } finally {
+      view.writes().decrementAndGet();
+    }
+  }
+
+  private KvWriteResult put(Tenant tenant, String key, byte[] value, boolean tombstone,
+      Consistency consistency, String idempotencyKey, RingMembership.View view) {
     List<String> replicas = view.replicas(tenant.id(), key, tenant.replicationFactor());
     int required = required(consistency, replicas);
 

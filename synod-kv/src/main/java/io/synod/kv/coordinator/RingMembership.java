@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,7 +53,12 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
    * The rings in force: {@code serving} answers reads and counts acknowledgements; {@code target}
    * is where a change in progress is going (the same ring when none is).
    */
-  record View(HashRing serving, HashRing target, Map<String, String> addresses) {
+  record View(HashRing serving, HashRing target, Map<String, String> addresses,
+      AtomicInteger writes) {
+    View(HashRing serving, HashRing target, Map<String, String> addresses) {
+      this(serving, target, addresses, new AtomicInteger());
+    }
+
     List<String> replicas(String tenantId, String key, int n) {
       return serving.replicas(tenantId, key, n);
     }
@@ -174,13 +180,13 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
       }
       store.save(new RingStore.StoredNode(node.id(), node.address(), RingStore.State.JOINING,
           after.tokens(node.id())));
-      refresh();
-      pause(); // every coordinator now writes to the joining node too
+      switchAndDrain(); // this coordinator's writes all go to the joining node too now
+      pause(); // and every other coordinator's
       long[] moved = copy(before, after, null);
       store.save(new RingStore.StoredNode(node.id(), node.address(), RingStore.State.ACTIVE,
           after.tokens(node.id())));
-      refresh();
-      pause(); // no coordinator reads the old replicas any more
+      switchAndDrain();
+      pause(); // no coordinator reads or writes the old replicas any more
       long dropped = dropMoved(before, after);
       LOG.info("storage node {} joined: {} keys scanned, {} versions copied, {} keys dropped",
           node.id(), moved[0], moved[1], dropped);
@@ -205,7 +211,7 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
       HashRing after = before.without(nodeId);
       store.save(new RingStore.StoredNode(nodeId, address, RingStore.State.LEAVING,
           before.tokens(nodeId)));
-      refresh();
+      switchAndDrain();
       pause();
       long[] moved = copy(before, after, nodeId);
       store.remove(nodeId);
@@ -317,6 +323,25 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
   private int replicationFactor(String tenantId) {
     // A key of a dropped tenant keeps the default factor's replicas.
     return tenants.get(tenantId).map(Tenant::replicationFactor).orElse(3);
+  }
+
+  /**
+   * Reads the membership again and waits for the writes this coordinator began under the view
+   * it replaced: they still go to the old replicas only, so keys must not be copied (or
+   * dropped) before they end. Other coordinators' writes are covered by {@link #pause()}.
+   */
+  private void switchAndDrain() {
+    View old = view;
+    refresh();
+    long until = System.nanoTime() + config.writeTimeout().toNanos() + 1_000_000_000L;
+    while (old.writes().get() > 0 && System.nanoTime() - until < 0) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new SynodException(ErrorCode.UNAVAILABLE, "interrupted while the ring changed", e);
+      }
+    }
   }
 
   private void pause() {
