@@ -7,6 +7,7 @@ import io.grpc.stub.StreamObserver;
 import io.synod.api.ErrorCode;
 import io.synod.api.SynodException;
 import io.synod.api.lock.Lock;
+import io.synod.api.lock.LockHandle;
 import io.synod.api.lock.LockLost;
 import io.synod.api.lock.LockMode;
 import io.synod.api.lock.LockRequest;
@@ -31,7 +32,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -419,70 +419,31 @@ final class RemoteLockSession implements LockSession {
     dropStream(null);
   }
 
-  void completeLost(CompletableFuture<LockLost> lost, LockLost why) {
+  /** Runs a lost-lock notice on the callback pool, or here once that pool is shut down. */
+  private void deliver(Runnable notice) {
     try {
-      service.callbacks.execute(() -> lost.complete(why));
+      service.callbacks.execute(notice);
     } catch (RejectedExecutionException e) {
-      lost.complete(why);
+      notice.run();
     }
   }
 
   /** A granted lock; closing it releases it once. */
-  static final class RemoteLock implements Lock {
+  static final class RemoteLock extends LockHandle {
     private final RemoteLockSession session;
-    private final String resource;
-    private final LockMode mode;
-    private final long token;
-    private final CompletableFuture<LockLost> lost = new CompletableFuture<>();
-    private final AtomicBoolean ended = new AtomicBoolean();
 
     RemoteLock(RemoteLockSession session, String resource, LockMode mode, long token) {
+      super(resource, mode, token);
       this.session = session;
-      this.resource = resource;
-      this.mode = mode;
-      this.token = token;
-    }
-
-    @Override
-    public String resource() {
-      return resource;
-    }
-
-    @Override
-    public LockMode mode() {
-      return mode;
-    }
-
-    @Override
-    public long fencingToken() {
-      return token;
-    }
-
-    @Override
-    public CompletableFuture<LockLost> lost() {
-      return lost;
     }
 
     void lose(LockLost.Reason reason) {
-      if (ended.compareAndSet(false, true)) {
-        session.completeLost(lost, new LockLost(resource, token, reason));
-      }
-    }
-
-    void reopen() {
-      ended.set(false);
+      lose(reason, session::deliver);
     }
 
     @Override
-    public void close() {
-      if (ended.compareAndSet(false, true)) {
-        session.release(this);
-      }
-    }
-
-    @Override
-    public String toString() {
-      return mode + " on " + resource + " (token " + token + ")";
+    protected void release() {
+      session.release(this);
     }
   }
 }
