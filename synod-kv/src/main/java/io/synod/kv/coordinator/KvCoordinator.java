@@ -19,11 +19,8 @@ import io.synod.kv.node.LocalNodes;
 import io.synod.kv.node.StorageNodeApi;
 import io.synod.kv.tenant.TenantCache;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -155,7 +152,7 @@ public final class KvCoordinator implements KvService, AutoCloseable {
             + tenant.id() + "' allows at most " + tenant.maxValueBytes());
       }
       return idempotent(tenant, write.idempotencyKey(),
-          fingerprint("put", write.tenantId(), write.key(), write.value()), retention,
+          IdempotencyStore.fingerprint("put", write.key(), write.value()), retention,
           () -> put(tenant, write.key(), write.value(), false, write.consistency(),
               write.idempotencyKey()));
     });
@@ -172,7 +169,7 @@ public final class KvCoordinator implements KvService, AutoCloseable {
       checkKey(delete.tenantId(), delete.key());
       Tenant tenant = admit(delete.tenantId());
       return idempotent(tenant, delete.idempotencyKey(),
-          fingerprint("delete", delete.tenantId(), delete.key(), new byte[0]), retention,
+          IdempotencyStore.fingerprint("delete", delete.key(), null), retention,
           () -> put(tenant, delete.key(), new byte[0], true, delete.consistency(),
               delete.idempotencyKey()));
     });
@@ -528,18 +525,6 @@ public final class KvCoordinator implements KvService, AutoCloseable {
       throw e;
     } finally {
       metrics.request(operation, outcome, System.nanoTime() - start);
-    }
-  }
-
-  private static String fingerprint(String op, String tenantId, String key, byte[] value) {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      sha.update((op + '\u0000' + tenantId + '\u0000' + key + '\u0000')
-          .getBytes(StandardCharsets.UTF_8));
-      sha.update(value);
-      return HexFormat.of().formatHex(sha.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JVM has SHA-256", e);
     }
   }
 
