@@ -19,6 +19,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -237,32 +238,17 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
    * ({@code leaving}): its keys are on the other replicas too.
    */
   private long[] copy(HashRing before, HashRing after, String leaving) {
-    long scanned = 0;
-    long copied = 0;
+    long[] counts = new long[2]; // keys scanned, versions copied
     for (String source : before.nodes()) {
-      String afterTenant = "";
-      String afterKey = "";
-      while (true) {
-        List<KeyEntry> page;
-        try {
-          page = client(source).scan(afterTenant, afterKey, PAGE, MOVE_TIMEOUT);
-        } catch (RuntimeException e) {
-          if (source.equals(leaving)) {
-            LOG.warn("leaving node {} could not be scanned ({}); its keys come from the other"
-                + " replicas", source, e.getMessage());
-            break;
-          }
-          throw new SynodException(ErrorCode.UNAVAILABLE, "moving keys needs every node; "
-              + source + " could not be scanned: " + e.getMessage(), e);
-        }
+      scanPages(source, page -> {
         List<CompletableFuture<?>> sends = new ArrayList<>();
         for (KeyEntry entry : page) {
-          scanned++;
+          counts[0]++;
           int n = replicationFactor(entry.tenantId());
           List<String> gaining = new ArrayList<>(after.replicas(entry.tenantId(), entry.key(), n));
           gaining.removeAll(before.replicas(entry.tenantId(), entry.key(), n));
           for (String target : gaining) {
-            copied += entry.versions().size();
+            counts[1] += entry.versions().size();
             sends.add(client(target).put(entry.tenantId(), entry.key(), entry.versions(),
                 MOVE_TIMEOUT));
           }
@@ -273,32 +259,23 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
           throw new SynodException(ErrorCode.UNAVAILABLE, "moving keys failed: "
               + Gather.unwrap(e).getMessage(), e);
         }
-        if (page.size() < PAGE) {
-          break;
+      }, e -> {
+        if (!source.equals(leaving)) {
+          throw new SynodException(ErrorCode.UNAVAILABLE, "moving keys needs every node; "
+              + source + " could not be scanned: " + e.getMessage(), e);
         }
-        KeyEntry last = page.get(page.size() - 1);
-        afterTenant = last.tenantId();
-        afterKey = last.key();
-      }
+        LOG.warn("leaving node {} could not be scanned ({}); its keys come from the other"
+            + " replicas", source, e.getMessage());
+      });
     }
-    return new long[] {scanned, copied};
+    return counts;
   }
 
   /** Makes the nodes that are no longer replicas of a key forget it, if it did not change. */
   private long dropMoved(HashRing before, HashRing after) {
-    long dropped = 0;
+    long[] dropped = new long[1];
     for (String source : before.nodes()) {
-      String afterTenant = "";
-      String afterKey = "";
-      while (true) {
-        List<KeyEntry> page;
-        try {
-          page = client(source).scan(afterTenant, afterKey, PAGE, MOVE_TIMEOUT);
-        } catch (RuntimeException e) {
-          LOG.warn("node {} could not be scanned to drop moved keys ({}); they stay there,"
-              + " unread", source, e.getMessage());
-          break;
-        }
+      scanPages(source, page -> {
         List<KeyEntry> gone = new ArrayList<>();
         for (KeyEntry entry : page) {
           int n = replicationFactor(entry.tenantId());
@@ -307,18 +284,40 @@ final class RingMembership implements KvService.Membership, AutoCloseable {
           }
         }
         if (!gone.isEmpty()) {
-          dropped += client(source).drop(gone, MOVE_TIMEOUT);
+          dropped[0] += client(source).drop(gone, MOVE_TIMEOUT);
         }
-        if (page.size() < PAGE) {
-          break;
-        }
-        KeyEntry last = page.get(page.size() - 1);
-        afterTenant = last.tenantId();
-        afterKey = last.key();
-      }
+      }, e -> LOG.warn("node {} could not be scanned to drop moved keys ({}); they stay there,"
+          + " unread", source, e.getMessage()));
     }
-    return dropped;
+    return dropped[0];
   }
+
+  /**
+   * Hands {@code each} the pages of {@code node}'s keys in key order; a page that cannot be read
+   * ends the scan and goes to {@code scanFailed}.
+   */
+  private void scanPages(String node, Consumer<List<KeyEntry>> each,
+      Consumer<RuntimeException> scanFailed) {
+    String afterTenant = "";
+    String afterKey = "";
+    while (true) {
+      List<KeyEntry> page;
+      try {
+        page = client(node).scan(afterTenant, afterKey, PAGE, MOVE_TIMEOUT);
+      } catch (RuntimeException e) {
+        scanFailed.accept(e);
+        return;
+      }
+      each.accept(page);
+      if (page.size() < PAGE) {
+        return;
+      }
+      KeyEntry last = page.get(page.size() - 1);
+      afterTenant = last.tenantId();
+      afterKey = last.key();
+    }
+  }
+
 
   private int replicationFactor(String tenantId) {
     // A key of a dropped tenant keeps the default factor's replicas.
