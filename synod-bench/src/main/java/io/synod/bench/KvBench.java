@@ -308,14 +308,8 @@ final class KvBench implements Callable<Integer> {
 
   /** p50, p95 and p99 in ms of sorted nanosecond latencies. */
   private static double[] percentiles(long[] sorted) {
-    double[] out = new double[3];
-    double[] qs = {0.50, 0.95, 0.99};
-    for (int i = 0; i < 3; i++) {
-      out[i] = sorted.length == 0 ? Double.NaN
-          : sorted[(int) Math.max(0, Math.min(sorted.length - 1,
-              Math.ceil(qs[i] * sorted.length) - 1))] / 1e6;
-    }
-    return out;
+    return new double[] {LoadRun.percentileMs(sorted, 0.50), LoadRun.percentileMs(sorted, 0.95),
+        LoadRun.percentileMs(sorted, 0.99)};
   }
 
   interface Work {

@@ -108,7 +108,8 @@ final class LoadRun {
     return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
   }
 
-  private static double percentileMs(long[] sorted, double q) {
+  /** The {@code q} quantile, in ms, of sorted nanosecond latencies; NaN for none. */
+  static double percentileMs(long[] sorted, double q) {
     if (sorted.length == 0) {
       return Double.NaN;
     }
