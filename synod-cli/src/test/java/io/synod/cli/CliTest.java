@@ -4,15 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code synod txn ...} and {@code synod cluster status} against a real server in this JVM. */
 class CliTest {
@@ -20,8 +17,6 @@ class CliTest {
 
   @TempDir static Path dir;
   static TestServer server;
-
-  record Run(int exitCode, String out, String err) {}
 
   @BeforeAll
   static void start() throws Exception {
@@ -37,7 +32,7 @@ class CliTest {
 
   @Test
   void submitCommitsAndPrintsTheResult() throws Exception {
-    Run run = synod("txn", "submit", file("cli-1.json", transfer("cli-1", 30)),
+    CliRun run = synod("txn", "submit", file("cli-1.json", transfer("cli-1", 30)),
         "--server", server.grpcAddress());
 
     assertThat(run.exitCode()).as(run.err()).isZero();
@@ -52,9 +47,9 @@ class CliTest {
 
   @Test
   void submitAndStatusPrintTheHttpApisJson() throws Exception {
-    Run submit = synod("txn", "submit", file("cli-2.json", transfer("cli-2", 8)),
+    CliRun submit = synod("txn", "submit", file("cli-2.json", transfer("cli-2", 8)),
         "--server", server.grpcAddress(), "--output", "json");
-    Run status = synod("txn", "status", "cli-2", "--server", server.grpcAddress(),
+    CliRun status = synod("txn", "status", "cli-2", "--server", server.grpcAddress(),
         "--output", "json");
 
     assertThat(submit.exitCode()).as(submit.err()).isZero();
@@ -73,7 +68,7 @@ class CliTest {
   void anAbortedCoordinationExitsWithOne() throws Exception {
     TestServer.execute(server.urlA, "INSERT INTO items (id, amount) VALUES ('cli-dup', 0)");
 
-    Run run = synod("txn", "submit", file("cli-dup.json", transfer("cli-dup", 4)),
+    CliRun run = synod("txn", "submit", file("cli-dup.json", transfer("cli-dup", 4)),
         "--server", server.grpcAddress(), "--output", "json");
 
     assertThat(run.exitCode()).isEqualTo(1);
@@ -85,7 +80,7 @@ class CliTest {
 
   @Test
   void statusOfAnUnknownIdExitsWithFive() {
-    Run run = synod("txn", "status", "never-seen", "--server", server.grpcAddress());
+    CliRun run = synod("txn", "status", "never-seen", "--server", server.grpcAddress());
 
     assertThat(run.exitCode()).isEqualTo(5);
     assertThat(run.out()).isEmpty();
@@ -96,7 +91,7 @@ class CliTest {
   void aMalformedFileExitsWithTwoNamingTheProblem() throws Exception {
     String malformed = file("malformed.json", "{\"operations\": [}");
 
-    Run run = synod("txn", "submit", malformed, "--server", server.grpcAddress());
+    CliRun run = synod("txn", "submit", malformed, "--server", server.grpcAddress());
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.out()).isEmpty();
@@ -106,9 +101,9 @@ class CliTest {
 
   @Test
   void anUnknownFieldOrAMissingFileExitsWithTwoNamingIt() throws Exception {
-    Run unknownField = synod("txn", "submit", file("typo.json", "{\"operatons\": []}"),
+    CliRun unknownField = synod("txn", "submit", file("typo.json", "{\"operatons\": []}"),
         "--server", server.grpcAddress());
-    Run missing = synod("txn", "submit", dir.resolve("missing.json").toString(),
+    CliRun missing = synod("txn", "submit", dir.resolve("missing.json").toString(),
         "--server", server.grpcAddress());
 
     assertThat(unknownField.exitCode()).isEqualTo(2);
@@ -124,7 +119,7 @@ class CliTest {
          "operations": [{"store": "nowhere", "sql": "INSERT INTO items VALUES (?, ?)", "params": ["x", 1]}]}
         """;
 
-    Run run = synod("txn", "submit", file("bad-store.json", body), "--server", server.grpcAddress());
+    CliRun run = synod("txn", "submit", file("bad-store.json", body), "--server", server.grpcAddress());
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).startsWith("synod txn submit: operations[0].store: ")
@@ -133,7 +128,7 @@ class CliTest {
 
   @Test
   void noServerListeningExitsWithThree() throws Exception {
-    Run run = synod("txn", "submit", file("cli-3.json", transfer("cli-3", 1)),
+    CliRun run = synod("txn", "submit", file("cli-3.json", transfer("cli-3", 1)),
         "--server", TestServer.deadAddress(), "--retry-for", "500ms");
 
     assertThat(run.exitCode()).isEqualTo(3);
@@ -147,9 +142,9 @@ class CliTest {
     synod("txn", "submit", file("cli-4.json", transfer("cli-4", 2)), "--server",
         server.grpcAddress());
 
-    Run abort = synod("txn", "abort", "cli-4", "--reason", "too late", "--server",
+    CliRun abort = synod("txn", "abort", "cli-4", "--reason", "too late", "--server",
         server.grpcAddress(), "--output", "json");
-    Run list = synod("txn", "list", "--server", server.grpcAddress(), "--output", "json");
+    CliRun list = synod("txn", "list", "--server", server.grpcAddress(), "--output", "json");
 
     assertThat(abort.exitCode()).as(abort.err()).isZero();
     assertThat(JSON.readTree(abort.out()).get("aborted").asBoolean()).isFalse();
@@ -159,7 +154,7 @@ class CliTest {
 
   @Test
   void clusterStatusAsJsonNamesTheLeader() throws Exception {
-    Run run = synod("cluster", "status", "--server", server.grpcAddress(), "--output", "json");
+    CliRun run = synod("cluster", "status", "--server", server.grpcAddress(), "--output", "json");
 
     assertThat(run.exitCode()).as(run.err()).isZero();
     JsonNode status = JSON.readTree(run.out());
@@ -174,7 +169,7 @@ class CliTest {
 
   @Test
   void clusterStatusAsATableMarksTheLeader() {
-    Run run = synod("cluster", "status", "--server", server.grpcAddress());
+    CliRun run = synod("cluster", "status", "--server", server.grpcAddress());
 
     assertThat(run.exitCode()).as(run.err()).isZero();
     assertThat(run.out()).containsPattern("(?m)^leader_id\\s+n1$")
@@ -185,20 +180,14 @@ class CliTest {
 
   @Test
   void anInvalidServerAddressIsBadInput() {
-    Run run = synod("txn", "list", "--server", "no-port-here");
+    CliRun run = synod("txn", "list", "--server", "no-port-here");
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).startsWith("synod txn list: --server: ").contains("host:port");
   }
 
-  private static Run synod(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = Main.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int exit = cli.execute(args);
-    return new Run(exit, out.toString(), err.toString());
+  private static CliRun synod(String... args) {
+    return CliRun.of(args);
   }
 
   private static String file(String name, String content) throws Exception {

@@ -4,15 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code synod kv ...} against a real server in this JVM with the key-value store's defaults:
@@ -24,8 +21,6 @@ class KvCliTest {
 
   @TempDir static Path dir;
   static TestServer server;
-
-  record Run(int exitCode, String out, String err) {}
 
   @BeforeAll
   static void start() throws Exception {
@@ -41,7 +36,7 @@ class KvCliTest {
 
   @Test
   void putThenGetPrintsTheValueAndDeleteMakesItNotFound() throws Exception {
-    Run put = kv("put", "default", "users/1", "Alice", "--consistency", "all");
+    CliRun put = kv("put", "default", "users/1", "Alice", "--consistency", "all");
 
     assertThat(put.exitCode()).as(put.err()).isZero();
     assertThat(put.out()).containsPattern("(?m)^key\\s+users/1$")
@@ -50,21 +45,21 @@ class KvCliTest {
         .containsPattern("(?m)^consistency\\s+all$")
         .containsPattern("(?m)^is_duplicate\\s+false$");
 
-    Run get = kv("get", "default", "users/1");
+    CliRun get = kv("get", "default", "users/1");
     assertThat(get.exitCode()).as(get.err()).isZero();
     assertThat(get.out()).isEqualTo("Alice\n");
 
-    Run json = kv("get", "default", "users/1", "--consistency", "one", "--output", "json");
+    CliRun json = kv("get", "default", "users/1", "--consistency", "one", "--output", "json");
     assertThat(json.exitCode()).as(json.err()).isZero();
     JsonNode read = JSON.readTree(json.out());
     assertThat(read.get("value").asText()).isEqualTo("Alice");
     assertThat(read.get("vector_clock").get("n1").asLong()).isEqualTo(1);
     assertThat(read.get("consistency").asText()).isEqualTo("one");
 
-    Run delete = kv("delete", "default", "users/1", "--output", "json");
+    CliRun delete = kv("delete", "default", "users/1", "--output", "json");
     assertThat(delete.exitCode()).as(delete.err()).isZero();
     assertThat(JSON.readTree(delete.out()).get("vector_clock").get("n1").asLong()).isEqualTo(2);
-    Run gone = kv("get", "default", "users/1");
+    CliRun gone = kv("get", "default", "users/1");
     assertThat(gone.exitCode()).isEqualTo(5);
     assertThat(gone.err()).isEqualTo("synod kv get: no key 'users/1' in tenant 'default': never "
         + "written, or deleted\n");
@@ -72,9 +67,9 @@ class KvCliTest {
 
   @Test
   void anIdempotencyKeyMakesTheRetryADuplicateAndBase64CarriesBytes() throws Exception {
-    Run first = kv("put", "default", "bin", "/wD+", "--base64", "--idempotency-key", "cli-1",
+    CliRun first = kv("put", "default", "bin", "/wD+", "--base64", "--idempotency-key", "cli-1",
         "--output", "json");
-    Run again = kv("put", "default", "bin", "/wD+", "--base64", "--idempotency-key", "cli-1",
+    CliRun again = kv("put", "default", "bin", "/wD+", "--base64", "--idempotency-key", "cli-1",
         "--output", "json");
 
     assertThat(first.exitCode()).as(first.err()).isZero();
@@ -82,7 +77,7 @@ class KvCliTest {
     assertThat(JSON.readTree(again.out()).get("is_duplicate").asBoolean()).isTrue();
     assertThat(JSON.readTree(again.out()).get("vector_clock"))
         .isEqualTo(JSON.readTree(first.out()).get("vector_clock"));
-    Run get = kv("get", "default", "bin");
+    CliRun get = kv("get", "default", "bin");
     assertThat(get.out()).isEqualTo("/wD+\n");
     assertThat(get.err()).contains("not UTF-8 text; it is printed in base64");
   }
@@ -91,7 +86,7 @@ class KvCliTest {
   void siblingsPrintTheWholeAnswerWithATableOfVersions() {
     kv("put", "default", "sib", "one");
 
-    Run get = kv("get", "default", "sib", "--siblings");
+    CliRun get = kv("get", "default", "sib", "--siblings");
 
     assertThat(get.exitCode()).as(get.err()).isZero();
     assertThat(get.out()).containsPattern("(?m)^value\\s+one$")
@@ -102,7 +97,7 @@ class KvCliTest {
 
   @Test
   void aBadConsistencyExitsWithTwoNamingTheOption() {
-    Run run = kv("put", "default", "k", "v", "--consistency", "most");
+    CliRun run = kv("put", "default", "k", "v", "--consistency", "most");
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).isEqualTo("synod kv put: --consistency: must be one of one, quorum, "
@@ -112,7 +107,7 @@ class KvCliTest {
 
   @Test
   void aFieldTheServerRefusesExitsWithTwoNamingIt() {
-    Run run = kv("put", "default", "", "v");
+    CliRun run = kv("put", "default", "", "v");
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).startsWith("synod kv put: key: must not be empty");
@@ -120,7 +115,7 @@ class KvCliTest {
 
   @Test
   void anUnknownTenantExitsWithFive() {
-    Run put = kv("put", "nosuch", "k", "v");
+    CliRun put = kv("put", "nosuch", "k", "v");
 
     assertThat(put.exitCode()).isEqualTo(5);
     assertThat(put.err()).startsWith("synod kv put: tenant_id: no tenant 'nosuch'");
@@ -131,26 +126,26 @@ class KvCliTest {
 
   @Test
   void tenantsAreCreatedChangedListedAndDeleted() throws Exception {
-    Run created = kv("tenants", "create", "shop", "--replication-factor", "2", "--output",
+    CliRun created = kv("tenants", "create", "shop", "--replication-factor", "2", "--output",
         "json");
 
     assertThat(created.exitCode()).as(created.err()).isZero();
     assertThat(JSON.readTree(created.out()).get("replication_factor").asInt()).isEqualTo(2);
-    Run updated = kv("tenants", "update", "shop", "--default-consistency", "one", "--output",
+    CliRun updated = kv("tenants", "update", "shop", "--default-consistency", "one", "--output",
         "json");
     assertThat(updated.exitCode()).as(updated.err()).isZero();
     JsonNode tenant = JSON.readTree(updated.out());
     assertThat(tenant.get("default_consistency").asText()).isEqualTo("one");
     assertThat(tenant.get("replication_factor").asInt()).isEqualTo(2);
-    Run list = kv("tenants", "list");
+    CliRun list = kv("tenants", "list");
     assertThat(list.out()).containsPattern("(?m)^TENANT_ID\\s+REPLICATION_FACTOR")
         .containsPattern("(?m)^default\\s+3\\s+quorum")
         .containsPattern("(?m)^shop\\s+2\\s+one");
-    Run bad = kv("tenants", "update", "shop", "--replication-factor", "9");
+    CliRun bad = kv("tenants", "update", "shop", "--replication-factor", "9");
     assertThat(bad.exitCode()).isEqualTo(2);
     assertThat(bad.err()).startsWith("synod kv tenants update: --replication-factor: must be 1 "
         + "to 7");
-    Run deleted = kv("tenants", "delete", "shop", "--output", "json");
+    CliRun deleted = kv("tenants", "delete", "shop", "--output", "json");
     assertThat(JSON.readTree(deleted.out()).get("deleted").asBoolean()).isTrue();
     assertThat(kv("tenants", "update", "shop", "--replication-factor", "1").exitCode())
         .isEqualTo(5);
@@ -158,13 +153,13 @@ class KvCliTest {
 
   @Test
   void nodesListsTheEmbeddedStorageNodes() {
-    Run list = kv("nodes", "list");
+    CliRun list = kv("nodes", "list");
 
     assertThat(list.exitCode()).as(list.err()).isZero();
     assertThat(list.out()).containsPattern("(?m)^NODE_ID\\s+ADDRESS$")
         .containsPattern("(?m)^n1-kv1\\s+127\\.0\\.0\\.1:\\d+$")
         .containsPattern("(?m)^n1-kv3\\s+127\\.0\\.0\\.1:\\d+$");
-    Run remove = kv("nodes", "remove", "nowhere");
+    CliRun remove = kv("nodes", "remove", "nowhere");
     assertThat(remove.exitCode()).isEqualTo(5);
     assertThat(remove.err()).contains("node_id: storage node nowhere is not on the ring");
   }
@@ -173,8 +168,8 @@ class KvCliTest {
   void aSagaFileInYamlWritesAKeyAndItsCompensationDeletesIt() throws Exception {
     TestServer.execute(server.urlB, "INSERT INTO items (id, amount) VALUES ('ks-dup', 0)");
 
-    Run done = saga("ks-ok");
-    Run aborted = saga("ks-dup");
+    CliRun done = saga("ks-ok");
+    CliRun aborted = saga("ks-dup");
 
     assertThat(done.exitCode()).as(done.err()).isZero();
     assertThat(JSON.readTree(done.out()).get("state").asText()).isEqualTo("completed");
@@ -190,7 +185,7 @@ class KvCliTest {
    * {@code synod saga start} of a YAML file: a key written in the key-value store (undone by
    * deleting it), then a row in store b, which fails when the row exists.
    */
-  private static Run saga(String sagaId) throws Exception {
+  private static CliRun saga(String sagaId) throws Exception {
     Path file = dir.resolve(sagaId + ".yaml");
     java.nio.file.Files.writeString(file, """
         saga_id: %s
@@ -210,29 +205,17 @@ class KvCliTest {
                 params: ["{{saga.saga_id}}"]
               retry_policy: {max_attempts: 1}
         """.formatted(sagaId));
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = Main.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int exit = cli.execute("saga", "start", file.toString(), "--server", server.grpcAddress(),
+    return CliRun.of("saga", "start", file.toString(), "--server", server.grpcAddress(),
         "--output", "json");
-    return new Run(exit, out.toString(), err.toString());
   }
 
   /** {@code synod kv ARGS --server <the test server>}. */
-  private static Run kv(String... args) {
+  private static CliRun kv(String... args) {
     String[] full = new String[args.length + 3];
     full[0] = "kv";
     System.arraycopy(args, 0, full, 1, args.length);
     full[args.length + 1] = "--server";
     full[args.length + 2] = server.grpcAddress();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = Main.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int exit = cli.execute(full);
-    return new Run(exit, out.toString(), err.toString());
+    return CliRun.of(full);
   }
 }

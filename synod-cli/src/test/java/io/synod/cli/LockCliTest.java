@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,7 +17,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code synod lock ...} against a real server in this JVM. */
 @Timeout(60)
@@ -27,8 +25,6 @@ class LockCliTest {
 
   @TempDir static Path dir;
   static TestServer server;
-
-  record Run(int exitCode, String out, String err) {}
 
   @BeforeAll
   static void start() throws Exception {
@@ -48,7 +44,7 @@ class LockCliTest {
     StringWriter err = new StringWriter();
     Thread[] holder = new Thread[1];
     CompletableFuture<Integer> exit = new CompletableFuture<>();
-    holder[0] = Thread.ofPlatform().start(() -> exit.complete(command(out, err).execute(
+    holder[0] = Thread.ofPlatform().start(() -> exit.complete(CliRun.command(out, err).execute(
         "lock", "acquire", "cli/orders/1", "--mode", "X", "--timeout", "10s",
         "--hold-until-killed", "--owner", "cli-test", "--server", server.grpcAddress(),
         "--output", "json")));
@@ -57,7 +53,7 @@ class LockCliTest {
     assertThat(granted.get("mode").asText()).isEqualTo("X");
     long token = granted.get("fencing_token").asLong();
 
-    Run status = synod("lock", "status", "cli/orders/1", "--server", server.grpcAddress(),
+    CliRun status = synod("lock", "status", "cli/orders/1", "--server", server.grpcAddress(),
         "--output", "json");
     assertThat(status.exitCode()).as(status.err()).isZero();
     JsonNode shown = JSON.readTree(status.out());
@@ -67,11 +63,11 @@ class LockCliTest {
       assertThat(h.get("fencing_token").asLong()).isEqualTo(token);
       assertThat(h.get("session_id").asText()).isEqualTo(granted.get("session_id").asText());
     });
-    Run table = synod("lock", "status", "cli/orders/1", "--server", server.grpcAddress());
+    CliRun table = synod("lock", "status", "cli/orders/1", "--server", server.grpcAddress());
     assertThat(table.out()).containsPattern("(?m)^holders\\s+1$")
         .containsPattern("(?m)^holder\\s+\\S+\\s+cli-test\\s+X\\s+" + token + "$");
 
-    Run blocked = synod("lock", "acquire", "cli/orders/1", "--timeout", "300ms",
+    CliRun blocked = synod("lock", "acquire", "cli/orders/1", "--timeout", "300ms",
         "--server", server.grpcAddress());
     assertThat(blocked.exitCode()).as(blocked.err()).isEqualTo(LockCommand.TIMED_OUT);
     assertThat(blocked.err()).startsWith("synod lock acquire: ").contains("cli/orders/1");
@@ -79,10 +75,10 @@ class LockCliTest {
 
     holder[0].interrupt(); // as when killed: the lock is released, the session closed
     assertThat(exit.get(30, TimeUnit.SECONDS)).as(err.toString()).isZero();
-    Run after = synod("lock", "status", "cli/orders/1", "--server", server.grpcAddress(),
+    CliRun after = synod("lock", "status", "cli/orders/1", "--server", server.grpcAddress(),
         "--output", "json");
     assertThat(JSON.readTree(after.out()).get("holders")).isEmpty();
-    Run next = synod("lock", "acquire", "cli/orders/1", "--timeout", "5s", "--hold", "10ms",
+    CliRun next = synod("lock", "acquire", "cli/orders/1", "--timeout", "5s", "--hold", "10ms",
         "--server", server.grpcAddress());
     assertThat(next.exitCode()).as(next.err()).isZero();
     assertThat(next.out()).containsPattern("(?m)^fencing_token\\s+(\\d+)$");
@@ -96,15 +92,15 @@ class LockCliTest {
     post(http, "/v1/locks", "{\"session_id\": \"" + id + "\", \"resource\": \"cli/jobs/9\", "
         + "\"mode\": \"S\", \"timeout_seconds\": 5}");
 
-    Run release = synod("lock", "release", "--session", id, "cli/jobs/9",
+    CliRun release = synod("lock", "release", "--session", id, "cli/jobs/9",
         "--server", server.grpcAddress());
     assertThat(release.exitCode()).as(release.err()).isZero();
     assertThat(release.out()).containsPattern("(?m)^released\\s+true$");
-    Run status = synod("lock", "status", "cli/jobs/9", "--server", server.grpcAddress(),
+    CliRun status = synod("lock", "status", "cli/jobs/9", "--server", server.grpcAddress(),
         "--output", "json");
     assertThat(JSON.readTree(status.out()).get("holders")).isEmpty();
 
-    Run unknown = synod("lock", "release", "--session", "r-unknown", "cli/jobs/9",
+    CliRun unknown = synod("lock", "release", "--session", "r-unknown", "cli/jobs/9",
         "--server", server.grpcAddress());
     assertThat(unknown.exitCode()).isEqualTo(ExitCodes.NOT_FOUND);
     assertThat(unknown.err()).contains("session_id");
@@ -112,22 +108,22 @@ class LockCliTest {
 
   @Test
   void badInputExitsWithTwoNamingTheProblem() {
-    Run resource = synod("lock", "acquire", "a//b", "--server", server.grpcAddress());
+    CliRun resource = synod("lock", "acquire", "a//b", "--server", server.grpcAddress());
     assertThat(resource.exitCode()).isEqualTo(ExitCodes.BAD_INPUT);
     assertThat(resource.err()).contains("resource");
 
-    Run mode = synod("lock", "acquire", "x", "--mode", "Q", "--server", server.grpcAddress());
+    CliRun mode = synod("lock", "acquire", "x", "--mode", "Q", "--server", server.grpcAddress());
     assertThat(mode.exitCode()).isEqualTo(ExitCodes.BAD_INPUT);
     assertThat(mode.err()).contains("--mode");
 
-    Run both = synod("lock", "acquire", "x", "--hold", "1s", "--hold-until-killed",
+    CliRun both = synod("lock", "acquire", "x", "--hold", "1s", "--hold-until-killed",
         "--server", server.grpcAddress());
     assertThat(both.exitCode()).isEqualTo(ExitCodes.BAD_INPUT);
   }
 
   @Test
   void noServerExitsWithThree() throws Exception {
-    Run run = synod("lock", "status", "x", "--server", TestServer.deadAddress(),
+    CliRun run = synod("lock", "status", "x", "--server", TestServer.deadAddress(),
         "--retry-for", "0s");
     assertThat(run.exitCode()).isEqualTo(ExitCodes.UNAVAILABLE);
   }
@@ -159,17 +155,7 @@ class LockCliTest {
     return response.body();
   }
 
-  private static CommandLine command(StringWriter out, StringWriter err) {
-    CommandLine cli = Main.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    return cli;
-  }
-
-  private static Run synod(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = command(out, err).execute(args);
-    return new Run(exit, out.toString(), err.toString());
+  private static CliRun synod(String... args) {
+    return CliRun.of(args);
   }
 }

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
@@ -13,7 +11,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code synod saga ...} against a real server in this JVM, over its two H2 stores. */
 @Timeout(120)
@@ -22,8 +19,6 @@ class SagaCliTest {
 
   @TempDir static Path dir;
   static TestServer server;
-
-  record Run(int exitCode, String out, String err) {}
 
   @BeforeAll
   static void start() throws Exception {
@@ -39,7 +34,7 @@ class SagaCliTest {
 
   @Test
   void startRunsTheSagaToItsEndAndPrintsItsStatusThenItsSteps() throws Exception {
-    Run run = synod("saga", "start", file("s-1.json", saga("s-1", 30)),
+    CliRun run = synod("saga", "start", file("s-1.json", saga("s-1", 30)),
         "--server", server.grpcAddress());
 
     assertThat(run.exitCode()).as(run.err()).isZero();
@@ -53,7 +48,7 @@ class SagaCliTest {
     assertThat(TestServer.amount(server.urlA, "s-1")).hasValue(30);
     assertThat(TestServer.amount(server.urlB, "s-1")).hasValue(-30);
 
-    Run status = synod("saga", "status", "s-1", "--server", server.grpcAddress(),
+    CliRun status = synod("saga", "status", "s-1", "--server", server.grpcAddress(),
         "--output", "json");
     assertThat(status.exitCode()).as(status.err()).isZero();
     JsonNode json = JSON.readTree(status.out());
@@ -66,7 +61,7 @@ class SagaCliTest {
     String yaml = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper()
         .writeValueAsString(JSON.readTree(saga("s-yaml", 7)));
 
-    Run run = synod("saga", "start", file("s-yaml.yaml", yaml),
+    CliRun run = synod("saga", "start", file("s-yaml.yaml", yaml),
         "--server", server.grpcAddress(), "--output", "json");
 
     assertThat(run.exitCode()).as(run.err()).isZero();
@@ -78,7 +73,7 @@ class SagaCliTest {
   void aSagaThatAbortsExitsWithOneAndIsCompensated() throws Exception {
     TestServer.execute(server.urlB, "INSERT INTO items (id, amount) VALUES ('s-dup', 0)");
 
-    Run run = synod("saga", "start", file("s-dup.json", saga("s-dup", 4)),
+    CliRun run = synod("saga", "start", file("s-dup.json", saga("s-dup", 4)),
         "--server", server.grpcAddress(), "--output", "json");
 
     assertThat(run.exitCode()).as(run.err()).isEqualTo(1);
@@ -90,32 +85,32 @@ class SagaCliTest {
 
   @Test
   void noWaitReturnsOnceLoggedAndStdinIsAFile() throws Exception {
-    Run run = synodWithInput(saga("s-2", 2), "saga", "start", "-", "--no-wait",
+    CliRun run = synodWithInput(saga("s-2", 2), "saga", "start", "-", "--no-wait",
         "--server", server.grpcAddress(), "--output", "json");
 
     assertThat(run.exitCode()).as(run.err()).isZero();
     assertThat(JSON.readTree(run.out()).get("saga_id").asText()).isEqualTo("s-2");
-    Run waited = synod("saga", "start", file("s-2.json", saga("s-2", 2)),
+    CliRun waited = synod("saga", "start", file("s-2.json", saga("s-2", 2)),
         "--server", server.grpcAddress(), "--output", "json");
     assertThat(waited.exitCode()).as(waited.err()).isZero();
     assertThat(JSON.readTree(waited.out()).get("state").asText()).isEqualTo("completed");
-    Run list = synod("saga", "list", "--server", server.grpcAddress(), "--output", "json");
+    CliRun list = synod("saga", "list", "--server", server.grpcAddress(), "--output", "json");
     assertThat(list.exitCode()).as(list.err()).isZero();
     assertThat(JSON.readTree(list.out()).get("saga_ids").toString()).doesNotContain("s-2");
   }
 
   @Test
   void aMalformedFileIsBadInput() throws Exception {
-    Run notJson = synod("saga", "start", file("bad.json", "{\"saga_id\": "),
+    CliRun notJson = synod("saga", "start", file("bad.json", "{\"saga_id\": "),
         "--server", server.grpcAddress());
-    Run unknownField = synod("saga", "start",
+    CliRun unknownField = synod("saga", "start",
         file("field.json", saga("s-3", 1).replace("\"name\": \"debit\",",
             "\"name\": \"debit\", \"colour\": \"red\",")),
         "--server", server.grpcAddress());
-    Run unknownStore = synod("saga", "start",
+    CliRun unknownStore = synod("saga", "start",
         file("store.json", saga("s-4", 1).replace("\"store\": \"b\"", "\"store\": \"zz\"")),
         "--server", server.grpcAddress());
-    Run missing = synod("saga", "start", dir.resolve("nothing.json").toString(),
+    CliRun missing = synod("saga", "start", dir.resolve("nothing.json").toString(),
         "--server", server.grpcAddress());
 
     assertThat(notJson.exitCode()).isEqualTo(2);
@@ -130,8 +125,8 @@ class SagaCliTest {
 
   @Test
   void anUnknownSagaIsNotFoundAndAbortSaysSo() {
-    Run status = synod("saga", "status", "no-such-saga", "--server", server.grpcAddress());
-    Run abort = synod("saga", "abort", "no-such-saga", "--reason", "why not",
+    CliRun status = synod("saga", "status", "no-such-saga", "--server", server.grpcAddress());
+    CliRun abort = synod("saga", "abort", "no-such-saga", "--reason", "why not",
         "--server", server.grpcAddress());
 
     assertThat(status.exitCode()).isEqualTo(5);
@@ -140,27 +135,12 @@ class SagaCliTest {
     assertThat(abort.out()).containsPattern("(?m)^aborted\\s+false$");
   }
 
-  private static Run synod(String... args) {
-    return synodWithInput(null, args);
+  private static CliRun synod(String... args) {
+    return CliRun.of(args);
   }
 
-  private static Run synodWithInput(String stdin, String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = Main.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    java.io.InputStream before = System.in;
-    try {
-      if (stdin != null) {
-        System.setIn(new java.io.ByteArrayInputStream(
-            stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-      }
-      int exit = cli.execute(args);
-      return new Run(exit, out.toString(), err.toString());
-    } finally {
-      System.setIn(before);
-    }
+  private static CliRun synodWithInput(String stdin, String... args) {
+    return CliRun.withInput(stdin, args);
   }
 
   private static String file(String name, String content) throws Exception {
