@@ -1,5 +1,8 @@
 package io.synod.engine.log;
 
+import static io.synod.engine.log.LogTesting.bytes;
+import static io.synod.engine.log.LogTesting.snapshotMagics;
+import static io.synod.engine.log.LogTesting.started;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -20,18 +23,13 @@ import io.synod.core.txn.TxnOutcome;
 import io.synod.core.txn.TxnPhase;
 import io.synod.core.txn.TxnRecord;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -157,16 +155,6 @@ class SagaLogTest {
         .isInstanceOf(IOException.class).hasMessageContaining("not a synod snapshot");
   }
 
-  private static RatisLog started(LogConfig config) throws InterruptedException {
-    RatisLog log = RatisLog.start(config);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (!log.isLeaderReady()) {
-      assertThat(System.nanoTime()).as("leadership within 30 s").isLessThan(deadline);
-      Thread.sleep(20);
-    }
-    return log;
-  }
-
   private static List<SagaEffect> propose(RatisLog log, SagaCommand command) throws Exception {
     return log.proposeSaga(command).get(30, TimeUnit.SECONDS);
   }
@@ -176,36 +164,9 @@ class SagaLogTest {
   }
 
   /** The magic number of every snapshot file the replica kept. */
-  private List<Integer> snapshotMagics(LogConfig config) throws IOException {
-    try (Stream<Path> files = Files.walk(config.storageDir())) {
-      return files.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+"))
-          .map(p -> {
-            try (DataInputStream in = new DataInputStream(Files.newInputStream(p))) {
-              return in.readInt();
-            } catch (IOException e) {
-              throw new UncheckedIOException(e);
-            }
-          }).toList();
-    }
-  }
-
   private static RatisStateMachine.Restored read(byte[] snapshot) throws IOException {
     return RatisStateMachine.readSnapshot(
         new DataInputStream(new ByteArrayInputStream(snapshot)), LockTable.Limits.DEFAULTS,
         SagaStateMachine.Limits.DEFAULTS, EventStateMachine.Limits.DEFAULTS);
-  }
-
-  private interface Writer {
-    void write(DataOutputStream out) throws IOException;
-  }
-
-  private static byte[] bytes(Writer writer) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      writer.write(out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return bytes.toByteArray();
   }
 }
