@@ -413,15 +413,9 @@ abstract class JdbcParticipant implements Participant {
     }
   }
 
-  static void run(Connection c, SqlOperation operation, int timeoutSeconds) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(operation.sql())) {
-      ps.setQueryTimeout(timeoutSeconds);
-      List<Object> params = operation.params();
-      for (int i = 0; i < params.size(); i++) {
-        JdbcSupport.bind(ps, i + 1, params.get(i));
-      }
-      ps.execute();
-    }
+  private static void run(Connection c, SqlOperation operation, int timeoutSeconds)
+      throws SQLException {
+    JdbcSupport.execute(c, operation.sql(), operation.params(), timeoutSeconds);
   }
 
   private ParticipantException failure(String what, SQLException e) {

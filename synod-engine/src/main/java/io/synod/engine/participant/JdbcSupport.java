@@ -2,6 +2,7 @@ package io.synod.engine.participant;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -52,6 +54,21 @@ public final class JdbcSupport {
   public static HikariDataSource pool(
       String name, String jdbcUrl, String user, String password, int maxPoolSize) {
     return new HikariDataSource(poolConfig(name, jdbcUrl, user, password, maxPoolSize));
+  }
+
+  /**
+   * Runs one statement with its parameters bound (never pasted into the text), waiting at most
+   * {@code timeoutSeconds}: the one way participants and saga stores execute declared SQL.
+   */
+  public static void execute(Connection c, String sql, List<Object> params, int timeoutSeconds)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setQueryTimeout(timeoutSeconds);
+      for (int i = 0; i < params.size(); i++) {
+        bind(ps, i + 1, params.get(i));
+      }
+      ps.execute();
+    }
   }
 
   /** Binds one parameter; null binds SQL NULL. */

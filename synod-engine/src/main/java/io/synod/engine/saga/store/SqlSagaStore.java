@@ -13,7 +13,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.List;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -191,14 +190,7 @@ public final class SqlSagaStore implements SagaStore {
   }
 
   private static void run(Connection c, StepOperation.Sql sql, int seconds) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql.sql())) {
-      ps.setQueryTimeout(seconds);
-      List<Object> params = sql.params();
-      for (int i = 0; i < params.size(); i++) {
-        JdbcSupport.bind(ps, i + 1, params.get(i));
-      }
-      ps.execute();
-    }
+    JdbcSupport.execute(c, sql.sql(), sql.params(), seconds);
   }
 
   /**
