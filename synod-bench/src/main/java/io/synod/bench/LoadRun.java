@@ -20,9 +20,14 @@ final class LoadRun {
    * What a run measured. {@code cpuMicrosPerOp} is this JVM's CPU time (all threads, user and
    * system) over the measured window divided by the operations in it: the client's and, when
    * synod is embedded, the coordinator's cost per operation; the stores' processes are not in it.
+   * {@code machineCpuMicrosPerOp} is the whole machine's busy CPU time (every process, from
+   * /proc/stat; NaN where there is none) per operation: with the stores on this machine, the cost
+   * of an operation everywhere, and what limits throughput once the cores are busy. {@code
+   * jitMillis} is the CPU time the JIT's compiler threads used within the window: more than a few
+   * ms means the cell measured the JIT too.
    */
   record Result(int concurrency, long operations, double seconds, double p50Ms, double p99Ms,
-      double cpuMicrosPerOp) {
+      double cpuMicrosPerOp, double machineCpuMicrosPerOp, long jitMillis) {
     double perSecond() {
       return operations / seconds;
     }
@@ -39,10 +44,16 @@ final class LoadRun {
     int[] counts = new int[concurrency];
     AtomicReference<Throwable> failure = new AtomicReference<>();
     CountDownLatch done = new CountDownLatch(concurrency);
-    long[] cpuNanos = new long[2];
+    long[] cpuNanos = new long[6];
     Thread sampler = Thread.ofPlatform().name("load-cpu").start(() -> {
-      cpuNanos[0] = cpuAt(measureFrom);
-      cpuNanos[1] = cpuAt(end);
+      sleepUntil(measureFrom);
+      cpuNanos[0] = processCpuNanos();
+      cpuNanos[2] = machineBusyNanos();
+      cpuNanos[4] = JitWarmup.jitCpuMillis();
+      sleepUntil(end);
+      cpuNanos[1] = processCpuNanos();
+      cpuNanos[3] = machineBusyNanos();
+      cpuNanos[5] = JitWarmup.jitCpuMillis();
     });
     for (int w = 0; w < concurrency; w++) {
       long[] mine = new long[1 << 16];
@@ -89,12 +100,13 @@ final class LoadRun {
     }
     Arrays.sort(all);
     double cpuMicros = total == 0 ? Double.NaN : (cpuNanos[1] - cpuNanos[0]) / 1e3 / total;
+    double machineMicros = total == 0 || cpuNanos[2] < 0 || cpuNanos[3] < 0 ? Double.NaN
+        : (cpuNanos[3] - cpuNanos[2]) / 1e3 / total;
     return new Result(concurrency, total, seconds, percentileMs(all, 0.50), percentileMs(all, 0.99),
-        cpuMicros);
+        cpuMicros, machineMicros, cpuNanos[5] - cpuNanos[4]);
   }
 
-  /** Sleeps until {@code nanoTime}, then reads this process's CPU time. */
-  private static long cpuAt(long nanoTime) {
+  private static void sleepUntil(long nanoTime) {
     long wait;
     while ((wait = nanoTime - System.nanoTime()) > 0) {
       try {
@@ -104,8 +116,30 @@ final class LoadRun {
         break;
       }
     }
+  }
+
+  private static long processCpuNanos() {
     var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
     return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
+  }
+
+  /**
+   * Busy CPU time of the whole machine since boot, in ns: /proc/stat's first line, user, nice,
+   * system, irq and softirq (not idle, iowait, or steal, which a hypervisor gave to another guest),
+   * at the kernel's USER_HZ of 100 ticks a second; -1 where /proc/stat cannot be read.
+   */
+  static long machineBusyNanos() {
+    try {
+      String[] f = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).get(0)
+          .trim().split("\\s+");
+      long busy = 0;
+      for (int i : new int[] {1, 2, 3, 6, 7}) {
+        busy += Long.parseLong(f[i]);
+      }
+      return busy * 10_000_000L;
+    } catch (java.io.IOException | RuntimeException e) {
+      return -1;
+    }
   }
 
   /** The {@code q} quantile, in ms, of sorted nanosecond latencies; NaN for none. */

@@ -48,10 +48,12 @@ final class LockBench implements Callable<Integer> {
 
   @Mixin RunOptions run;
 
-  @Option(names = "--jit-warmup-seconds", defaultValue = "4",
-      description = "Unmeasured seconds per system before the first round, so the JIT has"
-          + " compiled every path (default ${DEFAULT-VALUE}).")
+  @Option(names = "--jit-warmup-seconds", defaultValue = "90",
+      description = "At most this many unmeasured seconds of every system under every load before"
+          + " the first round, until the JIT is quiet (default ${DEFAULT-VALUE}).")
   double jitWarmupSeconds;
+
+  private static final double WARMUP_PASS_SECONDS = 1.5;
 
   @Option(names = "--no-cluster", description = "Skip the three-node group.")
   boolean noCluster;
@@ -105,12 +107,13 @@ final class LockBench implements Callable<Integer> {
   private Map<String, double[][][]> measure(Map<String, Systems> systems) throws Exception {
     Map<String, double[][][]> cells = new LinkedHashMap<>(); // system -> load -> round -> metrics
     systems.keySet().forEach(name -> cells.put(name, new double[LOADS.size()][run.rounds][]));
-    if (jitWarmupSeconds > 0) {
-      System.out.printf("  warming up the JIT: %.0f s per system%n", jitWarmupSeconds);
-      for (Systems system : systems.values()) {
-        runFor(system.factory(), LOADS.get(2), 0, jitWarmupSeconds);
+    JitWarmup.untilQuiet(jitWarmupSeconds, () -> {
+      for (Load load : LOADS) {
+        for (Systems system : systems.values()) {
+          runFor(system.factory(), load, 0, WARMUP_PASS_SECONDS);
+        }
       }
-    }
+    });
     for (int round = 0; round < run.rounds; round++) {
       for (int l = 0; l < LOADS.size(); l++) {
         Load load = LOADS.get(l);

@@ -4,8 +4,9 @@ import java.util.Map;
 
 /**
  * The closing table of a benchmark: per concurrency and mode, the medians over rounds of
- * throughput, p50, p99 and CPU per operation, and each mode's ratio to the baseline's throughput.
- * Cells are {@code cells[mode][concurrencyIndex * rounds + round] = {ops/s, p50, p99, cpu us}}.
+ * throughput, p50, p99, this JVM's and the machine's CPU per operation, and each mode's ratio to
+ * the baseline's throughput. Cells are {@code cells[mode][concurrencyIndex * rounds + round] =
+ * {ops/s, p50, p99, cpu us, machine cpu us}}; see {@link #cell}.
  */
 final class Report {
   private Report() {}
@@ -20,17 +21,23 @@ final class Report {
         median(cells.get(subject), last, rounds)[0] / median(cells.get(baseline), last, rounds)[0]);
   }
 
+  /** The cell of one measured run. */
+  static double[] cell(LoadRun.Result r) {
+    return new double[] {r.perSecond(), r.p50Ms(), r.p99Ms(), r.cpuMicrosPerOp(),
+        r.machineCpuMicrosPerOp()};
+  }
+
   static void table(Map<String, double[][]> cells, int[] concurrency, int rounds,
       String baseline) {
-    System.out.printf("%n%-12s %-6s %10s %9s %9s %10s %8s%n", "concurrency", "mode", "ops/s",
-        "p50 ms", "p99 ms", "cpu us/op", "ratio");
+    System.out.printf("%n%-12s %-6s %10s %9s %9s %10s %12s %8s%n", "concurrency", "mode", "ops/s",
+        "p50 ms", "p99 ms", "cpu us/op", "machine us", "ratio");
     for (int i = 0; i < concurrency.length; i++) {
       double base = median(cells.get(baseline), i, rounds)[0];
       for (var mode : cells.entrySet()) {
         double[] m = median(mode.getValue(), i, rounds);
         String ratio = mode.getKey().equals(baseline) ? "" : String.format("%8.2f", m[0] / base);
-        System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f %10.0f %s%n", concurrency[i],
-            mode.getKey(), m[0], m[1], m[2], m[3], ratio);
+        System.out.printf("%-12d %-6s %10.0f %9.2f %9.2f %10.0f %12.0f %s%n", concurrency[i],
+            mode.getKey(), m[0], m[1], m[2], m[3], m[4], ratio);
       }
     }
   }
@@ -47,8 +54,8 @@ final class Report {
 
   /** Each metric's median over the rounds of one concurrency. */
   static double[] median(double[][] cells, int concurrencyIndex, int rounds) {
-    double[] out = new double[4];
-    for (int metric = 0; metric < 4; metric++) {
+    double[] out = new double[5];
+    for (int metric = 0; metric < out.length; metric++) {
       double[] values = new double[rounds];
       for (int round = 0; round < rounds; round++) {
         values[round] = cells[concurrencyIndex * rounds + round][metric];

@@ -46,10 +46,12 @@ final class SagaBench implements Callable<Integer> {
 
   @Mixin RunOptions run;
 
-  @Option(names = "--jit-warmup-seconds", defaultValue = "6",
-      description = "Unmeasured seconds of each mode before the first round (default"
-          + " ${DEFAULT-VALUE}).")
+  @Option(names = "--jit-warmup-seconds", defaultValue = "60",
+      description = "At most this many unmeasured seconds of every mode at every concurrency"
+          + " before the first round, until the JIT is quiet (default ${DEFAULT-VALUE}).")
   double jitWarmupSeconds;
+
+  private static final double WARMUP_PASS_SECONDS = 2;
 
   @Override
   public Integer call() throws Exception {
@@ -79,7 +81,8 @@ final class SagaBench implements Callable<Integer> {
         modes.put("saga", (worker, seq) -> saga(node, worker, seq));
         Report.print(measure(modes), concurrency, run.rounds, "plain", "saga",
             "(medians of " + run.rounds + " rounds; ratio = saga sagas/s ÷ plain sagas/s;"
-                + " cpu = this JVM's CPU per saga: client and embedded engine, not PostgreSQL's)");
+                + " cpu = this JVM's CPU per saga: client and embedded engine, not PostgreSQL's;"
+                + " machine = all processes' busy CPU per saga)");
       }
     }
     return 0;
@@ -117,16 +120,16 @@ final class SagaBench implements Callable<Integer> {
   }
 
   private java.util.Map<String, double[][]> measure(Map<String, LoadRun.Operation> modes)
-      throws InterruptedException {
+      throws Exception {
     java.util.Map<String, double[][]> cells = new java.util.LinkedHashMap<>();
     modes.keySet().forEach(m -> cells.put(m, new double[concurrency.length * run.rounds][]));
-    if (jitWarmupSeconds > 0) {
-      int c = Arrays.stream(concurrency).max().orElse(1);
-      System.out.printf("  warming up the JIT: %.0f s of each mode at c=%d%n", jitWarmupSeconds, c);
-      for (LoadRun.Operation op : modes.values()) {
-        LoadRun.run(c, 0, jitWarmupSeconds, op);
+    JitWarmup.untilQuiet(jitWarmupSeconds, () -> {
+      for (int c : concurrency) {
+        for (LoadRun.Operation op : modes.values()) {
+          LoadRun.run(c, 0, WARMUP_PASS_SECONDS, op);
+        }
       }
-    }
+    });
     for (int round = 0; round < run.rounds; round++) {
       for (int i = 0; i < concurrency.length; i++) {
         StringBuilder line = new StringBuilder(String.format("  round %d  c=%-3d", round + 1,
@@ -135,7 +138,7 @@ final class SagaBench implements Callable<Integer> {
           LoadRun.Result r = LoadRun.run(concurrency[i], run.warmupSeconds, run.seconds,
               mode.getValue());
           cells.get(mode.getKey())[i * run.rounds + round] =
-              new double[] {r.perSecond(), r.p50Ms(), r.p99Ms(), r.cpuMicrosPerOp()};
+              Report.cell(r);
           line.append(String.format("  %s %6.0f/s p50 %6.2f ms %5.0f us cpu", mode.getKey(),
               r.perSecond(), r.p50Ms(), r.cpuMicrosPerOp()));
         }

@@ -39,10 +39,12 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
 
   @Mixin RunOptions run;
 
-  @Option(names = "--jit-warmup-seconds", defaultValue = "8",
-      description = "Unmeasured seconds of each mode at the highest concurrency before the first"
-          + " round, so the JIT has compiled both paths (default ${DEFAULT-VALUE}).")
+  @Option(names = "--jit-warmup-seconds", defaultValue = "90",
+      description = "At most this many unmeasured seconds of every mode at every concurrency"
+          + " before the first round, until the JIT is quiet (default ${DEFAULT-VALUE}).")
   double jitWarmupSeconds;
+
+  private static final double WARMUP_PASS_SECONDS = 2;
 
   @Option(names = "--remote",
       description = "Also run the coordinations through the gRPC API of a server in this process"
@@ -92,19 +94,19 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
 
   /** Every mode at every concurrency, in alternating order within each round. */
   private Map<String, double[][]> measure(Map<String, LoadRun.Operation> modes)
-      throws InterruptedException {
-    // cells[mode][c * rounds + round] = {txn/s, p50, p99, cpu us}
+      throws Exception {
+    // cells[mode][c * rounds + round]: see Report.cell
     Map<String, double[][]> cells = new LinkedHashMap<>();
     modes.keySet().forEach(m -> cells.put(m, new double[concurrency.length * run.rounds][]));
-    if (jitWarmupSeconds > 0) {
-      int c = java.util.Arrays.stream(concurrency).max().orElse(1);
-      System.out.printf("  warming up the JIT: %.0f s of each mode at c=%d%n", jitWarmupSeconds, c);
-      for (int pass = 0; pass < 2; pass++) {
+    // Every level: the code's branch profile differs between one client and many, and a
+    // level the JIT has not seen deoptimizes what it compiled for another.
+    JitWarmup.untilQuiet(jitWarmupSeconds, () -> {
+      for (int c : concurrency) {
         for (LoadRun.Operation task : modes.values()) {
-          LoadRun.run(c, 0, jitWarmupSeconds / 2, task);
+          LoadRun.run(c, 0, WARMUP_PASS_SECONDS, task);
         }
       }
-    }
+    });
     for (int round = 0; round < run.rounds; round++) {
       for (int i = 0; i < concurrency.length; i++) {
         int c = concurrency[i];
@@ -114,9 +116,10 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
           LoadRun.Result r = LoadRun.run(c, run.warmupSeconds, run.seconds, mode.getValue());
           var after = node.logStats();
           cells.get(mode.getKey())[i * run.rounds + round] =
-              new double[] {r.perSecond(), r.p50Ms(), r.p99Ms(), r.cpuMicrosPerOp()};
-          line.append(String.format(" %s %7.0f txn/s %5.0f us cpu", mode.getKey(), r.perSecond(),
-              r.cpuMicrosPerOp()));
+              Report.cell(r);
+          line.append(String.format(" %s %6.0f txn/s %4.0f us cpu %5.0f us machine %3d ms jit",
+              mode.getKey(), r.perSecond(), r.cpuMicrosPerOp(), r.machineCpuMicrosPerOp(),
+              r.jitMillis()));
           if (!mode.getKey().equals("raw")) {
             line.append(String.format(" (%.1f cmds/entry)", (double) (after.commands()
                 - before.commands()) / Math.max(1, after.entries() - before.entries())));
@@ -142,7 +145,8 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
   private void report(Map<String, double[][]> cells) {
     Report.table(cells, concurrency, run.rounds, "raw");
     System.out.printf("(medians of %d rounds; ratio = mode txn/s / raw txn/s; cpu = this JVM's CPU"
-        + " per transaction: client, server and coordinator, not PostgreSQL's)%n", run.rounds);
+        + " per transaction: client, server and coordinator, not PostgreSQL's; machine = every"
+        + " process's busy CPU per transaction, PostgreSQL's included)%n", run.rounds);
     int last = Report.lastIndex(concurrency);
     double raw = Report.median(cells.get("raw"), last, run.rounds)[0];
     double synod = Report.median(cells.get("synod"), last, run.rounds)[0];
