@@ -26,6 +26,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
@@ -71,6 +72,15 @@ public final class Coordinator implements CoordinationService {
    */
   private final String keyNonce = String.format("%016x", new SecureRandom().nextLong());
   private final AtomicLong keyCounter = new AtomicLong();
+  /** Runs between their start and their answer (not those only waiting for Complete). */
+  private final AtomicInteger driving = new AtomicInteger();
+  /**
+   * Above this many runs driving at once, each run calls its stores in turn on its own thread.
+   * Calling them in parallel shortens one transaction, but costs a hand-off to a store-call thread
+   * and a wake-up back per store; once the runs outnumber the cores those cannot shorten anything,
+   * and measured on 2 cores at 32 clients they were a sixth of the coordinator's CPU.
+   */
+  private final int parallelStoreCallsMax = Runtime.getRuntime().availableProcessors();
 
   public Coordinator(CoordinatorLog log, String clusterId, Collection<Participant> participants,
       CoordinatorConfig config, EventBus events, LongSupplier clockMs, Duration logTimeout) {
@@ -254,6 +264,19 @@ public final class Coordinator implements CoordinationService {
 
   String gidPrefix() {
     return gidPrefix;
+  }
+
+  void drivingStarted() {
+    driving.incrementAndGet();
+  }
+
+  void drivingEnded() {
+    driving.decrementAndGet();
+  }
+
+  /** Whether runs should call their stores one after the other right now; see the field. */
+  boolean storesInTurn() {
+    return driving.get() > parallelStoreCallsMax;
   }
 
   boolean isLive(String txnKey) {

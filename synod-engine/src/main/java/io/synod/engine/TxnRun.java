@@ -108,6 +108,7 @@ final class TxnRun {
   }
 
   void drive() {
+    coordinator.drivingStarted();
     span = coordinator.tracer().spanBuilder("synod.coordinate")
         .setParent(parentContext)
         .setAttribute("coordination.id", request.coordinationId())
@@ -123,6 +124,7 @@ final class TxnRun {
       fail(new SynodException(ErrorCode.INTERNAL, "coordination " + request.coordinationId()
           + " failed unexpectedly: " + e, e));
     } finally {
+      coordinator.drivingEnded();
       if (!result.isDone()) {
         fail(new SynodException(ErrorCode.INTERNAL, null, "coordination ended without a result"));
       }
@@ -190,6 +192,10 @@ final class TxnRun {
 
   private Map<String, Vote> prepareAll(Duration budget) {
     Duration perCall = min(budget, coordinator.config().participantResponseTimeout());
+    return coordinator.storesInTurn() ? prepareInTurn(perCall) : prepareInParallel(perCall);
+  }
+
+  private Map<String, Vote> prepareInParallel(Duration perCall) {
     long deadlineNanos = System.nanoTime() + perCall.toNanos();
     Map<String, CompletableFuture<Vote>> calls = new LinkedHashMap<>();
     AtomicInteger voted = new AtomicInteger();
@@ -206,11 +212,9 @@ final class TxnRun {
       } else {
         // The last store is asked on this thread, which would otherwise only wait: one thread
         // hand-off fewer per transaction. A vote later than the deadline counts as a timeout.
-        Vote vote = prepareTraced(participant, gid, ops, perCall);
-        call = System.nanoTime() - deadlineNanos > 0
-            ? CompletableFuture.completedFuture(
-                timeoutVote(store, CompletableFuture.completedFuture(vote), perCall))
-            : CompletableFuture.completedFuture(vote);
+        call = CompletableFuture.completedFuture(
+            voteInTime(store, prepareTraced(participant, gid, ops, perCall), deadlineNanos,
+                perCall));
       }
       call.thenAccept(v -> {
         if (voted.incrementAndGet() < order.size()) {
@@ -224,6 +228,36 @@ final class TxnRun {
     Map<String, Vote> votes = new LinkedHashMap<>();
     calls.forEach((store, call) -> votes.put(store, voteBy(store, call, deadlineNanos, perCall)));
     return votes;
+  }
+
+  /**
+   * Asks each store in turn on this thread, each within its own response timeout, and stops at
+   * the first abort vote: the stores not asked have nothing to roll back.
+   */
+  private Map<String, Vote> prepareInTurn(Duration perCall) {
+    Map<String, Vote> votes = new LinkedHashMap<>();
+    List<String> order = request.participatingStores();
+    for (int i = 0; i < order.size(); i++) {
+      String store = order.get(i);
+      long deadlineNanos = System.nanoTime() + perCall.toNanos();
+      Vote vote = voteInTime(store, prepareTraced(coordinator.participant(store),
+          gids.get(store), operationsFor(store), perCall), deadlineNanos, perCall);
+      votes.put(store, vote);
+      if (vote instanceof Vote.Abort) {
+        break;
+      }
+      if (i < order.size() - 1) {
+        FaultPoints.hit(FaultPoints.AFTER_SOME_PREPARES);
+      }
+    }
+    return votes;
+  }
+
+  /** A vote given on this thread; one later than the deadline counts as a timeout. */
+  private Vote voteInTime(String store, Vote vote, long deadlineNanos, Duration perCall) {
+    return System.nanoTime() - deadlineNanos > 0
+        ? timeoutVote(store, CompletableFuture.completedFuture(vote), perCall)
+        : vote;
   }
 
   /** The store's vote if it came by the deadline; TIMEOUT otherwise, and a late yes is undone. */
@@ -342,14 +376,16 @@ final class TxnRun {
     int stores = request.participatingStores().size();
     List<CompletableFuture<Void>> acks = new ArrayList<>();
     List<String> order = request.participatingStores();
+    boolean inTurn = coordinator.storesInTurn();
     for (int i = 0; i < order.size(); i++) {
       String store = order.get(i);
       Participant participant = coordinator.participant(store);
-      // As in prepare, the last store is told on this thread.
+      // As in prepare, the last store (or, in turn, every store) is told on this thread; a store
+      // that fails is retried in the background.
       Span call = storeSpan("commit", store);
-      CompletableFuture<Void> ack = endWhenDone(call, i < order.size() - 1
-          ? coordinator.resolver().resolve(participant, gids.get(store), true)
-          : coordinator.resolver().resolveHere(participant, gids.get(store), true));
+      CompletableFuture<Void> ack = endWhenDone(call, inTurn || i == order.size() - 1
+          ? coordinator.resolver().resolveHere(participant, gids.get(store), true)
+          : coordinator.resolver().resolve(participant, gids.get(store), true));
       acks.add(ack.thenRun(() -> {
         if (acked.incrementAndGet() < stores) {
           FaultPoints.hit(FaultPoints.AFTER_SOME_COMMITS);
