@@ -62,8 +62,10 @@ final class RequestValidator {
       throw SynodException.invalid("coordination_id",
           "must be at most " + COORDINATION_ID_CHARS_MAX + " characters; got " + id.length());
     }
-    if (id.chars().anyMatch(Character::isISOControl)) {
-      throw SynodException.invalid("coordination_id", "must not contain control characters");
+    for (int i = 0; i < id.length(); i++) {
+      if (Character.isISOControl(id.charAt(i))) {
+        throw SynodException.invalid("coordination_id", "must not contain control characters");
+      }
     }
   }
 
@@ -88,13 +90,13 @@ final class RequestValidator {
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < stores.size(); i++) {
       String store = stores.get(i);
-      String field = "participating_stores[" + i + "]";
       if (store == null || !knownStores.contains(store)) {
-        throw SynodException.invalid(field, "unknown store '" + store + "'; configured stores are "
-            + new java.util.TreeSet<>(knownStores));
+        throw SynodException.invalid("participating_stores[" + i + "]", "unknown store '" + store
+            + "'; configured stores are " + new java.util.TreeSet<>(knownStores));
       }
       if (!seen.add(store)) {
-        throw SynodException.invalid(field, "store '" + store + "' is listed twice");
+        throw SynodException.invalid("participating_stores[" + i + "]",
+            "store '" + store + "' is listed twice");
       }
     }
     return seen;
@@ -122,39 +124,44 @@ final class RequestValidator {
           + " operations; got " + operations.size());
     }
     for (int i = 0; i < operations.size(); i++) {
-      operation("operations[" + i + "]", operations.get(i), stores);
+      operation(i, operations.get(i), stores);
     }
   }
 
-  private static void operation(String field, Operation operation, Set<String> stores) {
+  /** Field names are made only for an error: this runs for every operation of every request. */
+  private static void operation(int index, Operation operation, Set<String> stores) {
     if (operation == null) {
-      throw SynodException.invalid(field, "must not be null");
+      throw SynodException.invalid(field(index, ""), "must not be null");
     }
     if (!stores.contains(operation.store())) {
-      throw SynodException.invalid(field + ".store", "'" + operation.store()
+      throw SynodException.invalid(field(index, ".store"), "'" + operation.store()
           + "' is not one of participating_stores " + stores);
     }
     switch (operation) {
-      case SqlOperation sql -> sql(field, sql);
+      case SqlOperation sql -> sql(index, sql);
     }
   }
 
-  private static void sql(String field, SqlOperation op) {
+  private static String field(int index, String rest) {
+    return "operations[" + index + "]" + rest;
+  }
+
+  private static void sql(int index, SqlOperation op) {
     if (op.sql().isBlank()) {
-      throw SynodException.invalid(field + ".sql", "must not be blank");
+      throw SynodException.invalid(field(index, ".sql"), "must not be blank");
     }
     if (op.sql().length() > SQL_CHARS_MAX) {
-      throw SynodException.invalid(field + ".sql", "must be at most " + SQL_CHARS_MAX
+      throw SynodException.invalid(field(index, ".sql"), "must be at most " + SQL_CHARS_MAX
           + " characters; got " + op.sql().length());
     }
     if (op.params().size() > PARAMS_PER_OPERATION_MAX) {
-      throw SynodException.invalid(field + ".params", "must have at most "
+      throw SynodException.invalid(field(index, ".params"), "must have at most "
           + PARAMS_PER_OPERATION_MAX + " values; got " + op.params().size());
     }
     for (int p = 0; p < op.params().size(); p++) {
       Object value = op.params().get(p);
       if (!bindable(value)) {
-        throw SynodException.invalid(field + ".params[" + p + "]", "type "
+        throw SynodException.invalid(field(index, ".params[" + p + "]"), "type "
             + value.getClass().getName() + " cannot be bound; use a string, number, boolean,"
             + " byte array, UUID, java.time value or null");
       }

@@ -145,8 +145,15 @@ final class TxnRun {
     span.end();
   }
 
-  /** A child span of the run's for one store's prepare, commit or rollback. */
+  /**
+   * A child span of the run's for one store's prepare, commit or rollback; none when the run's
+   * span is not recorded (not sampled): its children would not be either, and building them costs
+   * ids and a sampling decision each, four or more per transaction.
+   */
   private Span storeSpan(String phase, String store) {
+    if (!span.isRecording()) {
+      return Span.getInvalid();
+    }
     return coordinator.tracer().spanBuilder("synod." + phase)
         .setParent(parentContext.with(span))
         .setAttribute("store", store)
