@@ -18,9 +18,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -118,6 +120,51 @@ class CoordinatorTest {
     assertThat(a.rolledBack).hasSize(1);
     assertThat(a.committed).isEmpty();
     assertThat(a.prepared).isEmpty();
+  }
+
+  /** More runs than cores at once: each asks its stores in turn, so a first abort spares b. */
+  @Test
+  void underLoadStoresAreAskedInTurnAndAnAbortVoteSparesTheStoresAfterIt() {
+    int cores = Runtime.getRuntime().availableProcessors();
+    int runs = cores + 6;
+    // a answers slowly, so every run is still driving when the last one starts
+    a.prepareDelay = Duration.ofMillis(150);
+    a.voter = ops -> Vote.abort(AbortReason.CONSTRAINT_VIOLATION, "operations[0]: check failed");
+
+    List<CoordinationResult> results = startAll(runs, "load-");
+
+    assertThat(results).allSatisfy(r -> {
+      assertThat(r.finalState()).isEqualTo(TransactionState.ABORTED);
+      assertThat(r.errorMessage()).contains("store 'a'", "CONSTRAINT_VIOLATION");
+    });
+    // Only runs that started while no more than `cores` were driving call b in parallel.
+    assertThat(b.prepareCalls.get()).isLessThanOrEqualTo(cores);
+    assertThat(a.prepared).isEmpty();
+    assertThat(b.prepared).isEmpty();
+    assertThat(b.committed).isEmpty();
+  }
+
+  @Test
+  void underLoadEveryStoreStillCommitsInTurn() {
+    int runs = Runtime.getRuntime().availableProcessors() + 6;
+    a.prepareDelay = Duration.ofMillis(150);
+
+    List<CoordinationResult> results = startAll(runs, "commit-");
+
+    assertThat(results).allSatisfy(r -> assertThat(r.finalState())
+        .isEqualTo(TransactionState.COMMITTED));
+    assertThat(a.committed).hasSize(runs);
+    assertThat(b.committed).hasSize(runs);
+    assertThat(a.prepared).isEmpty();
+    assertThat(b.prepared).isEmpty();
+  }
+
+  /** Starts {@code runs} coordinations at once, then waits for all of them. */
+  private List<CoordinationResult> startAll(int runs, String idPrefix) {
+    List<CompletableFuture<CoordinationResult>> started = IntStream.range(0, runs)
+        .mapToObj(i -> node.coordination().coordinate(transfer(idPrefix + i)))
+        .toList();
+    return started.stream().map(CompletableFuture::join).toList();
   }
 
   @Test
