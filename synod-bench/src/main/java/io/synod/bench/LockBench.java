@@ -119,9 +119,10 @@ final class LockBench implements Callable<Integer> {
         Load load = LOADS.get(l);
         for (var system : systems.entrySet()) {
           LoadRun.Result r = run(system.getValue().factory(), load);
-          cells.get(system.getKey())[l][round] = new double[] {r.perSecond(), r.p50Ms(), r.p99Ms()};
-          System.out.printf("  round %d  %-22s %-18s %9.0f cycles/s%n", round + 1, load.name(),
-              system.getKey(), r.perSecond());
+          cells.get(system.getKey())[l][round] = Report.cell(r);
+          System.out.printf("  round %d  %-22s %-18s %9.0f cycles/s %5.0f us cpu %5.0f us machine"
+              + " %4d ms jit%n", round + 1, load.name(), system.getKey(), r.perSecond(),
+              r.cpuMicrosPerOp(), r.machineCpuMicrosPerOp(), r.jitMillis());
         }
       }
     }
@@ -164,11 +165,10 @@ final class LockBench implements Callable<Integer> {
   }
 
   private void report(Map<String, double[][][]> cells) {
-    System.out.printf("%n%-22s %-18s %11s %9s %9s %12s%n", "load", "system", "cycles/s", "p50 ms",
-        "p99 ms", "x zookeeper");
+    System.out.printf("%n%-22s %-18s %11s %9s %9s %10s %12s %12s%n", "load", "system", "cycles/s",
+        "p50 ms", "p99 ms", "cpu us/op", "machine us", "x zookeeper");
     double uncontended = Double.NaN;
     for (int l = 0; l < LOADS.size(); l++) {
-      double zk = median(cells.get("zookeeper")[l], 0);
       for (var entry : cells.entrySet()) {
         double[][] rounds = entry.getValue()[l];
         double perSecond = median(rounds, 0);
@@ -178,15 +178,18 @@ final class LockBench implements Callable<Integer> {
           String base = entry.getKey().endsWith("3 nodes") ? "zookeeper 3 nodes" : "zookeeper";
           ratio = String.format("%.2f", perSecond / median(cells.get(base)[l], 0));
         }
-        System.out.printf("%-22s %-18s %11.0f %9.2f %9.2f %12s%n", LOADS.get(l).name(),
-            entry.getKey(), perSecond, median(rounds, 1), median(rounds, 2), ratio);
+        System.out.printf("%-22s %-18s %11.0f %9.2f %9.2f %10.0f %12.0f %12s%n",
+            LOADS.get(l).name(), entry.getKey(), perSecond, median(rounds, 1), median(rounds, 2),
+            median(rounds, 3), median(rounds, 4), ratio);
         if (l == 2 && entry.getKey().equals("synod 1 node")) {
           uncontended = perSecond;
         }
       }
     }
     System.out.printf("(medians of %d rounds; a cycle = acquire X + release; 8x1000 = 8 clients over"
-        + " 1000 locks; x zookeeper = against ZooKeeper with as many servers)%n", run.rounds);
+        + " 1000 locks; x zookeeper = against ZooKeeper with as many servers; cpu = this JVM's CPU"
+        + " per cycle, which holds every system's servers and clients; machine = every process's)%n",
+        run.rounds);
     System.out.printf("uncontended 8x1000 cycles/s: %.0f%n", uncontended);
   }
 
