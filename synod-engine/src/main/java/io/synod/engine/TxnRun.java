@@ -199,7 +199,7 @@ final class TxnRun {
 
   private Map<String, Vote> prepareAll(Duration budget) {
     Duration perCall = min(budget, coordinator.config().participantResponseTimeout());
-    return coordinator.storesInTurn() ? prepareInTurn(perCall) : prepareInParallel(perCall);
+    return coordinator.storesInTurn() ? prepareInTurn(budget, perCall) : prepareInParallel(perCall);
   }
 
   private Map<String, Vote> prepareInParallel(Duration perCall) {
@@ -238,17 +238,25 @@ final class TxnRun {
   }
 
   /**
-   * Asks each store in turn on this thread, each within its own response timeout, and stops at
-   * the first abort vote: the stores not asked have nothing to roll back.
+   * Asks each store in turn on this thread, each within its response timeout and all within the
+   * prepare budget, and stops at the first abort vote: the stores not asked have nothing to roll
+   * back.
    */
-  private Map<String, Vote> prepareInTurn(Duration perCall) {
+  private Map<String, Vote> prepareInTurn(Duration budget, Duration perCall) {
+    long budgetEndNanos = System.nanoTime() + budget.toNanos();
     Map<String, Vote> votes = new LinkedHashMap<>();
     List<String> order = request.participatingStores();
     for (int i = 0; i < order.size(); i++) {
       String store = order.get(i);
-      long deadlineNanos = System.nanoTime() + perCall.toNanos();
+      long now = System.nanoTime();
+      Duration thisCall = min(perCall, Duration.ofNanos(budgetEndNanos - now));
+      if (thisCall.toNanos() <= 0) {
+        votes.put(store, Vote.abort(AbortReason.TIMEOUT, "the prepare phase's "
+            + budget.toMillis() + " ms ran out before store '" + store + "' was asked"));
+        break;
+      }
       Vote vote = voteInTime(store, prepareTraced(coordinator.participant(store),
-          gids.get(store), operationsFor(store), perCall), deadlineNanos, perCall);
+          gids.get(store), operationsFor(store), thisCall), now + thisCall.toNanos(), thisCall);
       votes.put(store, vote);
       if (vote instanceof Vote.Abort) {
         break;
