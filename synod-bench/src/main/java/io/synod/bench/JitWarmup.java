@@ -6,6 +6,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 
 /**
  * Runs a benchmark's modes unmeasured until the JIT has settled: pass after pass until the
@@ -19,6 +20,9 @@ import java.nio.file.Path;
 final class JitWarmup {
   /** A pass is quiet when the compiler threads' CPU time is below this share of its wall time. */
   static final double QUIET_SHARE = 0.02;
+
+  /** Seconds of one mode at one concurrency in a pass over modes and levels. */
+  static final double LEVEL_PASS_SECONDS = 2;
 
   /** One unmeasured pass over every mode. */
   @FunctionalInterface
@@ -52,6 +56,22 @@ final class JitWarmup {
     System.out.printf("  JIT warm-up: %d pass(es) in %.0f s; the JIT used %d ms of CPU in the"
         + " last (%s)%n", passes, (System.nanoTime() - start) / 1e9, lastPassJitMs,
         lastPassJitMs <= QUIET_SHARE * lastPassMs ? "quiet" : "not yet quiet: time allowed spent");
+  }
+
+  /**
+   * Passes of every mode at every concurrency, {@link #LEVEL_PASS_SECONDS} each, until quiet. Every
+   * level: the code's branch profile differs between one client and many, and a level the JIT has
+   * not seen deoptimizes what it compiled for another.
+   */
+  static void untilQuiet(double maxSeconds, int[] concurrency,
+      Collection<LoadRun.Operation> modes) throws Exception {
+    untilQuiet(maxSeconds, () -> {
+      for (int c : concurrency) {
+        for (LoadRun.Operation mode : modes) {
+          LoadRun.run(c, 0, LEVEL_PASS_SECONDS, mode);
+        }
+      }
+    });
   }
 
   /**

@@ -44,16 +44,12 @@ final class LoadRun {
     int[] counts = new int[concurrency];
     AtomicReference<Throwable> failure = new AtomicReference<>();
     CountDownLatch done = new CountDownLatch(concurrency);
-    long[] cpuNanos = new long[6];
+    Sample[] window = new Sample[2];
     Thread sampler = Thread.ofPlatform().name("load-cpu").start(() -> {
       sleepUntil(measureFrom);
-      cpuNanos[0] = processCpuNanos();
-      cpuNanos[2] = machineBusyNanos();
-      cpuNanos[4] = JitWarmup.jitCpuMillis();
+      window[0] = Sample.now();
       sleepUntil(end);
-      cpuNanos[1] = processCpuNanos();
-      cpuNanos[3] = machineBusyNanos();
-      cpuNanos[5] = JitWarmup.jitCpuMillis();
+      window[1] = Sample.now();
     });
     for (int w = 0; w < concurrency; w++) {
       long[] mine = new long[1 << 16];
@@ -99,11 +95,23 @@ final class LoadRun {
       at += counts[w];
     }
     Arrays.sort(all);
-    double cpuMicros = total == 0 ? Double.NaN : (cpuNanos[1] - cpuNanos[0]) / 1e3 / total;
-    double machineMicros = total == 0 || cpuNanos[2] < 0 || cpuNanos[3] < 0 ? Double.NaN
-        : (cpuNanos[3] - cpuNanos[2]) / 1e3 / total;
+    Sample from = window[0];
+    Sample to = window[1];
+    double cpuMicros = total == 0 ? Double.NaN
+        : (to.processCpuNanos() - from.processCpuNanos()) / 1e3 / total;
+    double machineMicros = total == 0 || from.machineBusyNanos() < 0 || to.machineBusyNanos() < 0
+        ? Double.NaN : (to.machineBusyNanos() - from.machineBusyNanos()) / 1e3 / total;
     return new Result(concurrency, total, seconds, percentileMs(all, 0.50), percentileMs(all, 0.99),
-        cpuMicros, machineMicros, cpuNanos[5] - cpuNanos[4]);
+        cpuMicros, machineMicros, to.jitCpuMillis() - from.jitCpuMillis());
+  }
+
+  /** The CPU counters at one instant; a run reads them where its measured window opens and ends. */
+  private record Sample(long processCpuNanos, long machineBusyNanos, long jitCpuMillis) {
+    static Sample now() {
+      var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+      return new Sample(((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime(),
+          LoadRun.machineBusyNanos(), JitWarmup.jitCpuMillis());
+    }
   }
 
   private static void sleepUntil(long nanoTime) {
@@ -118,20 +126,14 @@ final class LoadRun {
     }
   }
 
-  private static long processCpuNanos() {
-    var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-    return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
-  }
-
   /**
    * Busy CPU time of the whole machine since boot, in ns: /proc/stat's first line, user, nice,
    * system, irq and softirq (not idle, iowait, or steal, which a hypervisor gave to another guest),
    * at the kernel's USER_HZ of 100 ticks a second; -1 where /proc/stat cannot be read.
    */
-  static long machineBusyNanos() {
-    try {
-      String[] f = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).get(0)
-          .trim().split("\\s+");
+  private static long machineBusyNanos() {
+    try (var stat = java.nio.file.Files.newBufferedReader(java.nio.file.Path.of("/proc/stat"))) {
+      String[] f = stat.readLine().trim().split("\\s+");
       long busy = 0;
       for (int i : new int[] {1, 2, 3, 6, 7}) {
         busy += Long.parseLong(f[i]);

@@ -51,8 +51,6 @@ final class SagaBench implements Callable<Integer> {
           + " before the first round, until the JIT is quiet (default ${DEFAULT-VALUE}).")
   double jitWarmupSeconds;
 
-  private static final double WARMUP_PASS_SECONDS = 2;
-
   @Override
   public Integer call() throws Exception {
     run.validate(jitWarmupSeconds);
@@ -123,13 +121,7 @@ final class SagaBench implements Callable<Integer> {
       throws Exception {
     java.util.Map<String, double[][]> cells = new java.util.LinkedHashMap<>();
     modes.keySet().forEach(m -> cells.put(m, new double[concurrency.length * run.rounds][]));
-    JitWarmup.untilQuiet(jitWarmupSeconds, () -> {
-      for (int c : concurrency) {
-        for (LoadRun.Operation op : modes.values()) {
-          LoadRun.run(c, 0, WARMUP_PASS_SECONDS, op);
-        }
-      }
-    });
+    JitWarmup.untilQuiet(jitWarmupSeconds, concurrency, modes.values());
     for (int round = 0; round < run.rounds; round++) {
       for (int i = 0; i < concurrency.length; i++) {
         StringBuilder line = new StringBuilder(String.format("  round %d  c=%-3d", round + 1,

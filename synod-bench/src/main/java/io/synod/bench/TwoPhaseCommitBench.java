@@ -44,8 +44,6 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
           + " before the first round, until the JIT is quiet (default ${DEFAULT-VALUE}).")
   double jitWarmupSeconds;
 
-  private static final double WARMUP_PASS_SECONDS = 2;
-
   @Option(names = "--remote",
       description = "Also run the coordinations through the gRPC API of a server in this process"
           + " (synod-client to 127.0.0.1), next to the same server's coordinator called in-process;"
@@ -98,15 +96,7 @@ final class TwoPhaseCommitBench implements Callable<Integer> {
     // cells[mode][c * rounds + round]: see Report.cell
     Map<String, double[][]> cells = new LinkedHashMap<>();
     modes.keySet().forEach(m -> cells.put(m, new double[concurrency.length * run.rounds][]));
-    // Every level: the code's branch profile differs between one client and many, and a
-    // level the JIT has not seen deoptimizes what it compiled for another.
-    JitWarmup.untilQuiet(jitWarmupSeconds, () -> {
-      for (int c : concurrency) {
-        for (LoadRun.Operation task : modes.values()) {
-          LoadRun.run(c, 0, WARMUP_PASS_SECONDS, task);
-        }
-      }
-    });
+    JitWarmup.untilQuiet(jitWarmupSeconds, concurrency, modes.values());
     for (int round = 0; round < run.rounds; round++) {
       for (int i = 0; i < concurrency.length; i++) {
         int c = concurrency[i];
