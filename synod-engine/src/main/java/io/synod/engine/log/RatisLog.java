@@ -57,6 +57,12 @@ public final class RatisLog implements CoordinatorLog {
   private static final int QUEUED_PROPOSALS_MAX = 100_000;
   /** How long a lazy proposal may wait for company before it goes out alone. */
   private static final long LAZY_DELAY_MS = 20;
+  /**
+   * How long the next entry may wait for the callers the last one answered (ProposalBatcher):
+   * about what it takes a few woken threads to come back on two busy cores. bench lock, 8 clients
+   * over 1,000 locks on one node: ~4.8 to ~6.5 commands per entry, +30 % cycles/s.
+   */
+  private static final long LINGER_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
   private final LogConfig config;
   private final RaftGroup group;
@@ -92,7 +98,7 @@ public final class RatisLog implements CoordinatorLog {
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
     this.batcher = new ProposalBatcher<>(config.proposalsInFlightMax(), QUEUED_PROPOSALS_MAX,
-        LAZY_DELAY_MS, this::send);
+        LAZY_DELAY_MS, LINGER_NANOS, this::send);
     watchdogTimer.scheduleWithFixedDelay(this::expireOverdue, 200, 200, TimeUnit.MILLISECONDS);
   }
 

@@ -7,6 +7,7 @@ import io.synod.core.txn.TxnOutcome;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class ProposalBatcherTest {
@@ -33,7 +34,7 @@ class ProposalBatcherTest {
 
   @Test
   void commandsQueuedWhileEntriesAreInFlightGoOutTogetherInOrder() {
-    ProposalBatcher batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 5, this::sender);
+    var batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 5, 0, this::sender);
     var first = batcher.submit(complete("a"));
     var second = batcher.submit(complete("b"));
     var third = batcher.submit(complete("c"));
@@ -51,7 +52,7 @@ class ProposalBatcherTest {
 
   @Test
   void aFailedEntryFailsEveryCommandInItAndFreesItsSlot() {
-    ProposalBatcher batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 5, this::sender);
+    var batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 5, 0, this::sender);
     var first = batcher.submit(complete("a"));
     var second = batcher.submit(complete("b"));
 
@@ -65,7 +66,7 @@ class ProposalBatcherTest {
 
   @Test
   void aLazyCommandWaitsForCompanyOrForItsDelay() throws Exception {
-    ProposalBatcher batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 50, this::sender);
+    var batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 50, 0, this::sender);
     var lazy = batcher.submitLazily(complete("lazy"));
     assertThat(sent).isEmpty();
     var urgent = batcher.submit(complete("urgent"));
@@ -87,7 +88,7 @@ class ProposalBatcherTest {
 
   @Test
   void aFullQueueRefusesWithAClearError() {
-    ProposalBatcher batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 1, 5, this::sender);
+    var batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 1, 5, 0, this::sender);
     batcher.submit(complete("a"));
     batcher.submit(complete("b"));
 
@@ -95,5 +96,99 @@ class ProposalBatcherTest {
 
     assertThat(refused).isCompletedExceptionally();
     assertThat(refused.exceptionNow()).hasMessageContaining("queue is full");
+  }
+
+  private static final long AN_HOUR = TimeUnit.HOURS.toNanos(1);
+
+  /** Answers the entry at {@code index} with one outcome per command. */
+  private void answer(int index) {
+    replies.get(index).complete(outcomes(sent.get(index)));
+  }
+
+  /**
+   * Leaves the batcher just after an entry of two eager commands was answered, nothing queued
+   * (lazy commands wait a minute for company).
+   */
+  private ProposalBatcher<TxnCommand, TxnOutcome> afterAnEntryOfTwo(long lingerNanos) {
+    var batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 60_000, lingerNanos,
+        this::sender);
+    batcher.submit(complete("a"));
+    batcher.submit(complete("b"));
+    batcher.submit(complete("c"));
+    answer(0); // [a] had one caller: no linger, [b, c] goes out at once
+    assertThat(sent).hasSize(2);
+    answer(1);
+    return batcher;
+  }
+
+  @Test
+  void afterAnEntryOfSeveralCallersTheNextWaitsUntilAsManyAreQueued() {
+    var batcher = afterAnEntryOfTwo(AN_HOUR);
+
+    var d = batcher.submit(complete("d"));
+    var lazy = batcher.submitLazily(complete("lazy"));
+    assertThat(sent).as("one caller of two came back").hasSize(2);
+    var e = batcher.submit(complete("e"));
+
+    assertThat(sent).hasSize(3);
+    assertThat(sent.get(2)).extracting(TxnCommand::txnKey).containsExactly("d", "lazy", "e");
+    answer(2);
+    assertThat(d).isCompleted();
+    assertThat(e).isCompleted();
+  }
+
+  @Test
+  void theLingerEndsAtItsTimeWhenTheOthersDoNotComeBack() throws Exception {
+    var batcher = afterAnEntryOfTwo(TimeUnit.MILLISECONDS.toNanos(20));
+
+    var d = batcher.submit(complete("d"));
+
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (sent.size() < 3 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(sent).hasSize(3);
+    assertThat(sent.get(2)).extracting(TxnCommand::txnKey).containsExactly("d");
+    answer(2);
+    assertThat(d).isCompleted();
+  }
+
+  @Test
+  void aLoneCallerNeverWaits() {
+    var batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 5, AN_HOUR, this::sender);
+    batcher.submit(complete("a"));
+    answer(0);
+
+    batcher.submit(complete("b"));
+
+    assertThat(sent).hasSize(2);
+  }
+
+  @Test
+  void aFailedEntryIsNotWaitedOn() {
+    var batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 5, AN_HOUR, this::sender);
+    batcher.submit(complete("a"));
+    batcher.submit(complete("b"));
+    batcher.submit(complete("c"));
+    answer(0);
+    replies.get(1).completeExceptionally(new IllegalStateException("not leader"));
+
+    batcher.submit(complete("d"));
+
+    assertThat(sent).hasSize(3);
+  }
+
+  @Test
+  void closingFailsTheCommandsStillQueued() {
+    var batcher = afterAnEntryOfTwo(AN_HOUR);
+    var lingering = batcher.submit(complete("d"));
+    var lazy = batcher.submitLazily(complete("lazy"));
+
+    batcher.close();
+
+    assertThat(lingering.exceptionNow()).hasMessageContaining("closed before");
+    assertThat(lazy.exceptionNow()).hasMessageContaining("closed before");
+    assertThat(batcher.submit(complete("e"))).isCompletedExceptionally();
+    assertThat(sent).hasSize(2);
   }
 }
