@@ -29,8 +29,8 @@ import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
@@ -71,8 +71,9 @@ public final class RatisLog implements CoordinatorLog {
   private final ClientId clientId = ClientId.randomId();
   private final AtomicLong callIds = new AtomicLong();
   private final AtomicLong entriesSent = new AtomicLong();
-  private volatile RaftClientAsynchronousProtocol division;
   private final AtomicLong commandsSent = new AtomicLong();
+  /** The group's replica to submit to, found on first use (see {@link #division()}). */
+  private volatile RaftClientAsynchronousProtocol division;
   private final ProposalBatcher<LogCommand, LogCommand.Result> batcher;
   private volatile Runnable leaderReadyListener = () -> {};
   private final java.util.concurrent.ConcurrentMap<CompletableFuture<RaftClientReply>, Long>
