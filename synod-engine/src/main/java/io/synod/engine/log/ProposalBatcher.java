@@ -104,7 +104,7 @@ final class ProposalBatcher<C, O> {
     return result;
   }
 
-  /** Sends what is queued, if an entry may go out: the lazy delay or a linger ended. */
+  /** A lazy command's delay ended: sends what is queued, if an entry may go out. */
   private void flush() {
     List<Pending<C, O>> batch;
     synchronized (this) {
@@ -116,7 +116,7 @@ final class ProposalBatcher<C, O> {
 
   /** Whether the next entry should wait still; schedules its send at the linger's end. */
   private boolean lingering() {
-    if (lingerFor == 0) {
+    if (lingerFor == 0 || closed) {
       return false;
     }
     if (queuedEager >= lingerFor || System.nanoTime() - lingerEndsAt >= 0) {

@@ -191,4 +191,20 @@ class ProposalBatcherTest {
     assertThat(batcher.submit(complete("e"))).isCompletedExceptionally();
     assertThat(sent).hasSize(2);
   }
+
+  @Test
+  void anEntryAnsweredAfterCloseStillAnswersItsCallers() {
+    var batcher = new ProposalBatcher<TxnCommand, TxnOutcome>(1, 100, 5, AN_HOUR, this::sender);
+    batcher.submit(complete("a"));
+    var b = batcher.submit(complete("b"));
+    var c = batcher.submit(complete("c"));
+    answer(0);
+    batcher.close();
+
+    answer(1); // two callers, nothing queued: would linger, but the batcher is closed
+
+    assertThat(b).isCompleted();
+    assertThat(c).isCompleted();
+    assertThat(sent).hasSize(2);
+  }
 }
