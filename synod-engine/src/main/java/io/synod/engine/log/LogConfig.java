@@ -98,16 +98,13 @@ public record LogConfig(
   }
 
   /**
-   * A loopback port free right now, for embedded single-node logs that nobody else dials (the
-   * demo, benchmarks, tests). A server with peers should use configured ports.
+   * A loopback port free right now, for embedded logs that nobody else dials (the demo,
+   * benchmarks, tests). It lies below the kernel's ephemeral range, so no server started meanwhile
+   * on port 0 can be given it, and no port is handed out twice in a process ({@link FreePorts}).
+   * A server with peers should use configured ports.
    */
   public static int freeLoopbackPort() {
-    try (java.net.ServerSocket socket =
-        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("no free loopback port", e);
-    }
+    return FreePorts.loopback();
   }
 
   /** One replica of a three- or five-replica group; every replica gets the same peers. */
