@@ -41,6 +41,7 @@ import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.ExitUtils;
 import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -103,17 +104,41 @@ public final class RatisLog implements CoordinatorLog {
     watchdogTimer.scheduleWithFixedDelay(this::expireOverdue, 200, 200, TimeUnit.MILLISECONDS);
   }
 
-  /** Starts the local replica; it joins (or forms) the group named by the cluster id. */
+  static {
+    // Ratis 3.2 calls System.exit(1) when its gRPC server cannot bind the Raft address
+    // (GrpcServicesImpl is the only caller of ExitUtils.terminate in ratis-server, -grpc and
+    // -common): in library mode that would end the host application. With exits disabled it
+    // throws instead, and start() reports the address. This is JVM-wide Ratis state.
+    ExitUtils.disableSystemExit();
+  }
+
+  /**
+   * Starts the local replica; it joins (or forms) the group named by the cluster id. A replica
+   * that cannot start (its Raft address taken, its storage unusable) is closed again and the
+   * error names the address and the storage directory.
+   */
   public static RatisLog start(LogConfig config) {
+    RatisLog log;
     try {
-      RatisLog log = new RatisLog(config);
-      log.server.start();
-      LOG.info("coordinator log replica {} started: group {} peers {} storage {}",
-          config.selfId(), log.group.getGroupId(), config.peers(), config.storageDir());
-      return log;
+      log = new RatisLog(config);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start the coordinator log in " + config.storageDir(), e);
     }
+    try {
+      log.server.start();
+    } catch (IOException | RuntimeException e) {
+      log.close();
+      Throwable cause = e;
+      while (cause.getCause() != null && cause.getCause() != cause) {
+        cause = cause.getCause();
+      }
+      throw new IllegalStateException("cannot start coordinator log replica " + config.selfId()
+          + " on Raft address " + config.peers().get(config.selfId()) + " (storage "
+          + config.storageDir() + "): " + cause.getMessage(), e);
+    }
+    LOG.info("coordinator log replica {} started: group {} peers {} storage {}",
+        config.selfId(), log.group.getGroupId(), config.peers(), config.storageDir());
+    return log;
   }
 
   static RaftGroup groupOf(LogConfig config) {
