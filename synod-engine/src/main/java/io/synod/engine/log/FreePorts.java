@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * kernel draws from for every later port-0 listener and outgoing connection. Between choosing such
  * a port for one server and that server binding it, an HTTP server started meanwhile on port 0
  * could be given the very same port (seen in a three-node test: a node's HTTP port was the next
- * node's reserved Raft port, and Ratis exits the JVM when it cannot bind). So the ports handed out
+ * node's reserved Raft port, and that node could not start). So the ports handed out
  * here lie below the ephemeral range, where the kernel never assigns on its own, and each is handed
  * out once per process: they count up from a random start (so that processes started together
  * rarely meet) and are checked free by binding them.
