@@ -9,6 +9,7 @@ import io.synod.api.lock.LockStatus;
 import io.synod.core.lock.LockCommand;
 import io.synod.core.lock.LockEffect;
 import io.synod.core.lock.ResourcePath;
+import io.synod.engine.Errors;
 import io.synod.engine.log.CoordinatorLog;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -167,7 +168,7 @@ public final class NativeLockService implements LockService {
       if (error == null) {
         result.complete(effects);
       } else {
-        retryLater(command, giveUpAtNanos, sent, result, rootMessage(error));
+        retryLater(command, giveUpAtNanos, sent, result, Errors.rootMessage(error));
       }
     });
   }
@@ -365,15 +366,7 @@ public final class NativeLockService implements LockService {
     if (cause instanceof SynodException synod) {
       return synod;
     }
-    return new SynodException(ErrorCode.UNAVAILABLE, rootMessage(cause), cause);
-  }
-
-  private static String rootMessage(Throwable error) {
-    Throwable t = error;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
-    return String.valueOf(t.getMessage());
+    return new SynodException(ErrorCode.UNAVAILABLE, Errors.rootMessage(cause), cause);
   }
 
   private void requireOpen() {

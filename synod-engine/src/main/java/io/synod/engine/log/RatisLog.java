@@ -12,6 +12,7 @@ import io.synod.core.saga.SagaStateMachine;
 import io.synod.core.txn.TxnCommand;
 import io.synod.core.txn.TxnOutcome;
 import io.synod.core.txn.TxnStateMachine;
+import io.synod.engine.Errors;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -128,13 +129,9 @@ public final class RatisLog implements CoordinatorLog {
       log.server.start();
     } catch (IOException | RuntimeException e) {
       log.close();
-      Throwable cause = e;
-      while (cause.getCause() != null && cause.getCause() != cause) {
-        cause = cause.getCause();
-      }
       throw new IllegalStateException("cannot start coordinator log replica " + config.selfId()
           + " on Raft address " + config.peers().get(config.selfId()) + " (storage "
-          + config.storageDir() + "): " + cause.getMessage(), e);
+          + config.storageDir() + "): " + Errors.rootMessage(e), e);
     }
     LOG.info("coordinator log replica {} started: group {} peers {} storage {}",
         config.selfId(), log.group.getGroupId(), config.peers(), config.storageDir());

@@ -11,6 +11,7 @@ import io.synod.api.saga.StepOperation;
 import io.synod.core.saga.Due;
 import io.synod.core.saga.SagaCommand;
 import io.synod.core.saga.SagaEffect;
+import io.synod.engine.Errors;
 import io.synod.engine.log.CoordinatorLog;
 import io.synod.engine.saga.store.LocalHandlers;
 import io.synod.engine.saga.store.LocalSagaStore;
@@ -402,7 +403,7 @@ public final class SagaDriver implements SagaService, AutoCloseable {
       throw new SynodException(ErrorCode.UNAVAILABLE, "interrupted while logging " + command, e);
     } catch (Exception e) {
       throw new SynodException(ErrorCode.UNAVAILABLE, "could not log the saga's "
-          + command.getClass().getSimpleName() + ": " + rootMessage(e), e);
+          + command.getClass().getSimpleName() + ": " + Errors.rootMessage(e), e);
     }
   }
 
@@ -447,14 +448,6 @@ public final class SagaDriver implements SagaService, AutoCloseable {
 
   private static String key(String sagaId, String step, boolean compensation, int attempt) {
     return sagaId + "/" + step + (compensation ? "/compensation/" : "/action/") + attempt;
-  }
-
-  private static String rootMessage(Throwable e) {
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    return String.valueOf(root.getMessage());
   }
 
   @Override
